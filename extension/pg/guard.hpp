@@ -1,0 +1,80 @@
+// The error firewall between C++ and PostgreSQL (docs/architecture.md, "C++ inside
+// PostgreSQL").
+//
+// PostgreSQL reports errors with longjmp (ereport), C++ with exceptions; neither may cross
+// the other's frames. Two pieces keep them apart:
+//  - pg_guard(fn) runs a call INTO PostgreSQL inside PG_TRY; a PostgreSQL error is copied out
+//    and rethrown as the C++ exception PgError, so C++ destructors run normally. fn itself must
+//    own no C++ objects with destructors (a longjmp out of it skips them): it calls PostgreSQL
+//    with plain values and returns.
+//  - PGFOLIO_FUNCTION(name) defines an SQL-callable entry point whose body is ordinary C++;
+//    every exception is caught at the boundary and raised as a PostgreSQL error only after all
+//    C++ frames that own objects are gone.
+#pragma once
+
+#include <exception>
+#include <utility>
+
+#include "postgres.hpp"
+
+namespace pgfolio::pg {
+
+// A PostgreSQL error caught by pg_guard, carried through C++ frames to the entry point,
+// where it is rethrown unchanged (same SQLSTATE, message, detail).
+class PgError : public std::exception {
+ public:
+  explicit PgError(ErrorData* data) : data_(data) {}
+  const char* what() const noexcept override { return data_->message ? data_->message : ""; }
+  ErrorData* data() const { return data_; }
+
+ private:
+  ErrorData* data_;  // palloc'd in the memory context current at the guarded call
+};
+
+[[noreturn]] void throw_pg_error(MemoryContext caller_context);
+
+template <typename Fn>
+decltype(auto) pg_guard(Fn&& fn) {
+  MemoryContext caller_context = CurrentMemoryContext;
+  bool failed = false;
+  if constexpr (std::is_void_v<decltype(fn())>) {
+    PG_TRY();
+    { fn(); }
+    PG_CATCH();
+    { failed = true; }
+    PG_END_TRY();
+    if (failed) throw_pg_error(caller_context);
+  } else {
+    decltype(fn()) result{};
+    PG_TRY();
+    { result = fn(); }
+    PG_CATCH();
+    { failed = true; }
+    PG_END_TRY();
+    if (failed) throw_pg_error(caller_context);
+    return result;
+  }
+}
+
+// Throws PgError (57014 and friends) when the backend has a cancel, timeout or termination
+// pending. Installed as the core's interrupt checker.
+void check_for_interrupts();
+
+using EntryBody = Datum (*)(FunctionCallInfo);
+
+// Runs body and converts whatever it throws into a PostgreSQL error. Never returns by
+// exception; returns body's Datum or raises with ereport/ReThrowError.
+Datum run_entry(FunctionCallInfo fcinfo, EntryBody body);
+
+}  // namespace pgfolio::pg
+
+// Defines the SQL-callable C function `name` (LANGUAGE c, AS 'MODULE_PATHNAME', 'name') with
+// a C++ body behind the firewall:
+//   PGFOLIO_FUNCTION(pgfolio_portfolio_valuation) { ...C++...; return datum; }
+#define PGFOLIO_FUNCTION(name)                                                   \
+  static Datum name##_body(FunctionCallInfo fcinfo);                             \
+  extern "C" {                                                                   \
+  PG_FUNCTION_INFO_V1(name);                                                     \
+  Datum name(PG_FUNCTION_ARGS) { return ::pgfolio::pg::run_entry(fcinfo, &name##_body); } \
+  }                                                                              \
+  static Datum name##_body([[maybe_unused]] FunctionCallInfo fcinfo)

@@ -1,0 +1,105 @@
+-- pgfolio's periodic jobs, run by pg_cron when it is installed (the extension itself works
+-- without it). Each job is a named call of pgfolio.run_job, which logs every run in
+-- pgfolio.job_runs. Later issues add their jobs to job_definitions().
+
+CREATE TABLE job_runs (
+  id            bigserial PRIMARY KEY,
+  job           text NOT NULL,
+  started_at    timestamptz NOT NULL,
+  finished_at   timestamptz,
+  rows_affected bigint,
+  error         text
+);
+CREATE INDEX job_runs_job_started_idx ON job_runs (job, started_at DESC);
+GRANT SELECT ON job_runs TO pgfolio_analyst, pgfolio_admin;
+SELECT pg_catalog.pg_extension_config_dump('job_runs', '');
+SELECT pg_catalog.pg_extension_config_dump('job_runs_id_seq', '');
+
+-- The jobs: name, cron schedule, and the SQL that does the work and returns rows affected.
+CREATE FUNCTION job_definitions(OUT name text, OUT schedule text, OUT command text)
+RETURNS SETOF record
+LANGUAGE sql IMMUTABLE SET search_path = @extschema@, pg_temp
+AS $$
+  VALUES
+    ('trim-cron-history', '17 3 * * *',
+     $cmd$WITH d AS (DELETE FROM cron.job_run_details
+                    WHERE end_time < now() - interval '7 days' RETURNING 1)
+          SELECT count(*) FROM d$cmd$),
+    ('trim-job-runs', '27 3 * * *',
+     $cmd$WITH d AS (DELETE FROM @extschema@.job_runs
+                    WHERE started_at < now() - interval '30 days' RETURNING 1)
+          SELECT count(*) FROM d$cmd$)
+$$;
+
+-- Runs job `name` now and logs the run. A failing job's error is recorded in job_runs and the
+-- call returns NULL: re-raising would roll the record back with the failed work.
+CREATE FUNCTION run_job(name text) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = @extschema@, pg_temp
+AS $$
+DECLARE
+  cmd text;
+  run_id bigint;
+  affected bigint;
+BEGIN
+  SELECT d.command INTO cmd FROM job_definitions() d WHERE d.name = run_job.name;
+  IF cmd IS NULL THEN
+    PERFORM raise_error('NOT_FOUND', format('no pgfolio job named %s', name),
+                        jsonb_build_object('job', name));
+  END IF;
+  INSERT INTO job_runs (job, started_at) VALUES (name, clock_timestamp()) RETURNING id INTO run_id;
+  BEGIN
+    EXECUTE cmd INTO affected;
+  EXCEPTION WHEN OTHERS THEN
+    UPDATE job_runs SET finished_at = clock_timestamp(), error = SQLERRM WHERE id = run_id;
+    RETURN NULL;
+  END;
+  UPDATE job_runs SET finished_at = clock_timestamp(), rows_affected = affected WHERE id = run_id;
+  RETURN affected;
+END
+$$;
+
+CREATE FUNCTION require_pg_cron() RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = @extschema@, pg_temp
+AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
+    PERFORM raise_error('CONFLICT',
+      'pg_cron is not installed: add it to shared_preload_libraries, then CREATE EXTENSION pg_cron',
+      jsonb_build_object('extension', 'pg_cron'));
+  END IF;
+END
+$$;
+
+-- Schedules (or reschedules) every pgfolio job under the name 'pgfolio-<job>'. Idempotent.
+CREATE FUNCTION schedule_jobs() RETURNS SETOF text
+LANGUAGE plpgsql SET search_path = @extschema@, pg_temp
+AS $$
+DECLARE
+  d record;
+BEGIN
+  PERFORM require_pg_cron();
+  FOR d IN SELECT * FROM job_definitions() LOOP
+    EXECUTE 'SELECT cron.schedule($1, $2, $3)'
+      USING 'pgfolio-' || d.name, d.schedule, format('SELECT pgfolio.run_job(%L)', d.name);
+    RETURN NEXT 'pgfolio-' || d.name;
+  END LOOP;
+END
+$$;
+
+-- Removes every job named 'pgfolio-*'. Idempotent.
+CREATE FUNCTION unschedule_jobs() RETURNS SETOF text
+LANGUAGE plpgsql SET search_path = @extschema@, pg_temp
+AS $$
+DECLARE
+  job_name text;
+BEGIN
+  PERFORM require_pg_cron();
+  FOR job_name IN EXECUTE 'SELECT jobname FROM cron.job WHERE jobname LIKE ''pgfolio-%''' LOOP
+    EXECUTE 'SELECT cron.unschedule($1)' USING job_name;
+    RETURN NEXT job_name;
+  END LOOP;
+END
+$$;
+
+GRANT EXECUTE ON FUNCTION job_definitions(), run_job(text), schedule_jobs(), unschedule_jobs()
+  TO pgfolio_admin;

@@ -1,0 +1,81 @@
+# Shared settings and helpers of pgfolio's scripts (sourced, not run).
+# Ports and paths come from the environment so that `make test` can run a second, throwaway
+# setup beside the one `make run` started.
+export PGFOLIO_PGPORT=${PGFOLIO_PGPORT:-5499}
+export PGFOLIO_HTTP_PORT=${PGFOLIO_HTTP_PORT:-8080}
+export PGFOLIO_DATA=${PGFOLIO_DATA:-/var/tmp/pgfolio-$PGFOLIO_PGPORT}
+PGFOLIO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PGFOLIO_BUILD_LOG=$PGFOLIO_ROOT/build/build.log
+PGFOLIO_HTTP_PID=$PGFOLIO_DATA.http.pid
+PGFOLIO_HTTP_LOG=$PGFOLIO_DATA.http.log
+PGBIN=/usr/lib/postgresql/15/bin
+
+say() { printf 'pgfolio: %s\n' "$*"; }
+
+# psql as the superuser on pgfolio's cluster, quiet and stopping at the first error.
+pg() { psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PGFOLIO_PGPORT" -U postgres "$@"; }
+
+# Builds the module and everything CMake builds, and installs the extension. Output goes to
+# build/build.log; on failure its tail is shown.
+build_and_install() {
+  mkdir -p "$PGFOLIO_ROOT/build"
+  say "building (log: build/build.log)"
+  if ! (cd "$PGFOLIO_ROOT" && make -j2 all && make install && make cmake-build) \
+      >"$PGFOLIO_BUILD_LOG" 2>&1; then
+    tail -40 "$PGFOLIO_BUILD_LOG"
+    say "build failed"
+    return 1
+  fi
+}
+
+# Starts the cluster and creates database pgfolio with the extension, pg_cron and the login
+# role pgfolio-http uses. Idempotent.
+setup_database() {
+  "$PGFOLIO_ROOT/scripts/cluster.sh" start
+  pg -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'pgfolio'" | grep -q 1 ||
+    pg -d postgres -c "CREATE DATABASE pgfolio"
+  pg -d pgfolio <<'SQL'
+CREATE EXTENSION IF NOT EXISTS pg_cron;
+CREATE EXTENSION IF NOT EXISTS pgfolio CASCADE;
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgfolio_http') THEN
+    CREATE ROLE pgfolio_http LOGIN IN ROLE pgfolio_api;
+  END IF;
+END $$;
+SET client_min_messages = warning;
+SELECT pgfolio.schedule_jobs();
+SQL
+}
+
+http_running() {
+  [ -f "$PGFOLIO_HTTP_PID" ] && kill -0 "$(cat "$PGFOLIO_HTTP_PID")" 2>/dev/null
+}
+
+# Starts pgfolio-http in the background (restarting it if it runs) and waits until /readyz
+# answers 200.
+start_http() {
+  stop_http
+  PGFOLIO_DATABASE_URL="postgresql://pgfolio_http@127.0.0.1:$PGFOLIO_PGPORT/pgfolio" \
+  PGFOLIO_HTTP_ADDRESS=127.0.0.1 \
+    nohup "$PGFOLIO_ROOT/build/pgfolio-http" >>"$PGFOLIO_HTTP_LOG" 2>&1 </dev/null &
+  echo $! >"$PGFOLIO_HTTP_PID"
+  for _ in $(seq 1 100); do
+    if curl -fsS "http://127.0.0.1:$PGFOLIO_HTTP_PORT/readyz" >/dev/null 2>&1; then return 0; fi
+    http_running || break
+    sleep 0.1
+  done
+  tail -20 "$PGFOLIO_HTTP_LOG"
+  say "pgfolio-http did not become ready"
+  return 1
+}
+
+stop_http() {
+  if http_running; then
+    local pid
+    pid=$(cat "$PGFOLIO_HTTP_PID")
+    kill -TERM "$pid"
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+  fi
+  rm -f "$PGFOLIO_HTTP_PID"
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# `make run`: build and install, start the cluster with the extension and demo data, start
+# pgfolio-http, and print what to try. Safe to run again.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+build_and_install
+setup_database >/dev/null
+pg -d pgfolio -f "$PGFOLIO_ROOT/demo/demo.sql" >/dev/null
+start_http
+
+cat <<EOF
+
+pgfolio is running.
+  PostgreSQL  127.0.0.1:$PGFOLIO_PGPORT, database pgfolio (data in $PGFOLIO_DATA)
+  HTTP        http://127.0.0.1:$PGFOLIO_HTTP_PORT (log: $PGFOLIO_HTTP_LOG)
+
+Try:
+  curl -s http://127.0.0.1:$PGFOLIO_HTTP_PORT/api/v1/prices/RELIANCE
+  psql -h 127.0.0.1 -p $PGFOLIO_PGPORT -U postgres pgfolio -c "SELECT pgfolio.portfolio_valuation('10000000-0000-4000-8000-000000000002')"
+
+Stop with: make stop    Open psql with: make psql
+EOF

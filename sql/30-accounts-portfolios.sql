@@ -1,0 +1,72 @@
+-- Users, portfolios and holdings: the private side of pgfolio. Row-level security
+-- (sql/40-security.sql) limits pgfolio_api to the acting user's rows.
+
+CREATE TABLE users (
+  id                     uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  email                  text CHECK (length(email) <= 254 AND email ~ '^[^@\s]+@[^@\s]+\.[^@\s]+$'),
+  -- E.164: a plus, a country code that does not start with 0, at most 15 digits in all.
+  phone                  text CHECK (phone ~ '^\+[1-9][0-9]{6,14}$'),
+  role                   text NOT NULL DEFAULT 'user' CHECK (role IN ('user', 'admin')),
+  status                 text NOT NULL DEFAULT 'active'
+                         CHECK (status IN ('active', 'suspended', 'deleted')),
+  display_name           text CHECK (length(display_name) BETWEEN 1 AND 100),
+  avatar_url             text CHECK (length(avatar_url) <= 2048 AND avatar_url ~ '^https://'),
+  risk_score             smallint CHECK (risk_score BETWEEN 1 AND 10),
+  risk_tier              text CHECK (risk_tier IN ('LOW', 'MEDIUM', 'HIGH')),
+  risk_profile           text CHECK (length(risk_profile) <= 100),
+  target_foundation_pct  numeric(5, 2) CHECK (target_foundation_pct BETWEEN 0 AND 100),
+  target_growth_pct      numeric(5, 2) CHECK (target_growth_pct BETWEEN 0 AND 100),
+  target_upside_pct      numeric(5, 2) CHECK (target_upside_pct BETWEEN 0 AND 100),
+  consent_risk_at        timestamptz,
+  consent_loss_at        timestamptz,
+  consent_no_guarantee_at timestamptz,
+  created_at             timestamptz NOT NULL DEFAULT now(),
+  updated_at             timestamptz NOT NULL DEFAULT now(),
+  last_login_at          timestamptz,
+  CONSTRAINT users_contact_required
+    CHECK (status = 'deleted' OR email IS NOT NULL OR phone IS NOT NULL),
+  CONSTRAINT users_target_allocation_sums_to_100
+    CHECK ((target_foundation_pct IS NULL AND target_growth_pct IS NULL
+            AND target_upside_pct IS NULL)
+           OR target_foundation_pct + target_growth_pct + target_upside_pct = 100)
+);
+CREATE UNIQUE INDEX users_email_key ON users (lower(email)) WHERE email IS NOT NULL;
+CREATE UNIQUE INDEX users_phone_key ON users (phone) WHERE phone IS NOT NULL;
+
+CREATE TABLE portfolios (
+  id                    uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  owner_id              uuid NOT NULL REFERENCES users,
+  name                  text NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
+  visibility            text NOT NULL DEFAULT 'private'
+                        CHECK (visibility IN ('public', 'unlisted', 'private')),
+  base_currency         text NOT NULL DEFAULT 'INR' REFERENCES currencies,
+  cash_balance          numeric(28, 8) NOT NULL DEFAULT 0 CHECK (cash_balance >= 0),
+  target_foundation_pct numeric(5, 2) NOT NULL DEFAULT 40
+                        CHECK (target_foundation_pct BETWEEN 0 AND 100),
+  target_growth_pct     numeric(5, 2) NOT NULL DEFAULT 40
+                        CHECK (target_growth_pct BETWEEN 0 AND 100),
+  target_upside_pct     numeric(5, 2) NOT NULL DEFAULT 20
+                        CHECK (target_upside_pct BETWEEN 0 AND 100),
+  is_default            boolean NOT NULL DEFAULT false,
+  status                text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'closed')),
+  created_at            timestamptz NOT NULL DEFAULT now(),
+  updated_at            timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT portfolios_target_allocation_sums_to_100
+    CHECK (target_foundation_pct + target_growth_pct + target_upside_pct = 100)
+);
+CREATE INDEX portfolios_owner_idx ON portfolios (owner_id);
+CREATE UNIQUE INDEX portfolios_one_default_per_owner ON portfolios (owner_id) WHERE is_default;
+
+CREATE TABLE holdings (
+  portfolio_id    uuid NOT NULL REFERENCES portfolios,
+  asset_id        text NOT NULL REFERENCES assets ON UPDATE CASCADE,
+  quantity        numeric(38, 18) NOT NULL CHECK (quantity > 0),
+  -- Average cost per unit in the portfolio's base currency, fees excluded.
+  average_cost    numeric(30, 10) NOT NULL CHECK (average_cost >= 0),
+  -- Quantity pledged as collateral; it cannot be sold or withdrawn.
+  frozen_quantity numeric(38, 18) NOT NULL DEFAULT 0
+                  CHECK (frozen_quantity >= 0 AND frozen_quantity <= quantity),
+  updated_at      timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (portfolio_id, asset_id)
+);
+CREATE INDEX holdings_asset_idx ON holdings (asset_id);

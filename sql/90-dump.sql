@@ -1,0 +1,12 @@
+-- pg_dump carries pgfolio's data: tables created by the extension script are left out of a
+-- dump unless registered here. Rows the script itself inserts (builtin currencies) are left
+-- to CREATE EXTENSION on restore.
+SELECT pg_catalog.pg_extension_config_dump('currencies', 'WHERE NOT builtin');
+SELECT pg_catalog.pg_extension_config_dump('assets', '');
+SELECT pg_catalog.pg_extension_config_dump('prices', '');
+SELECT pg_catalog.pg_extension_config_dump('price_history', '');
+SELECT pg_catalog.pg_extension_config_dump('fx_rates', '');
+SELECT pg_catalog.pg_extension_config_dump('fx_rate_history', '');
+SELECT pg_catalog.pg_extension_config_dump('users', '');
+SELECT pg_catalog.pg_extension_config_dump('portfolios', '');
+SELECT pg_catalog.pg_extension_config_dump('holdings', '');
