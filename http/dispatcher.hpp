@@ -1,0 +1,67 @@
+// Turns one parsed request into one Reply: route matching, CORS preflight, the shape checks
+// (media type, JSON, parameter text), authentication, then a built-in handler or the
+// route's SQL function. Knows nothing of sockets; the Pistache glue is in http_handler.
+#pragma once
+
+#include <pistache/http.h>
+
+#include <atomic>
+#include <optional>
+#include <string>
+
+#include "config.hpp"
+#include "cors.hpp"
+#include "database.hpp"
+#include "db_pool.hpp"
+#include "metrics.hpp"
+#include "reply.hpp"
+#include "route_matcher.hpp"
+
+namespace pgfolio::http {
+
+// Everything the request handlers share; one instance for the process.
+struct ServerContext {
+  explicit ServerContext(Config config);
+
+  const Config config;
+  const RouteMatcher matcher;
+  const CorsPolicy cors;
+  const std::string openapi_document;
+  Metrics metrics;
+  ConnectionPool pool;
+  Database database;
+  std::atomic<bool> draining{false};  // set on SIGTERM: new requests get 503
+  std::atomic<int> in_flight{0};
+};
+
+struct IncomingRequest {
+  Pistache::Http::Method method;
+  std::string path;  // without the query string, percent-encoded as sent
+  const Pistache::Http::Uri::Query* query;
+  const std::string* body;
+  std::optional<std::string> content_type;
+  std::optional<std::string> origin;
+  std::optional<std::string> preflight_method;  // Access-Control-Request-Method
+  std::string request_id;
+};
+
+class Dispatcher {
+ public:
+  explicit Dispatcher(ServerContext& context) : context_(context) {}
+
+  Reply dispatch(const IncomingRequest& request);
+
+ private:
+  Reply options_reply(const IncomingRequest& request, const RouteMatch& match);
+  std::optional<Problem> check_body(const Route& route, const IncomingRequest& request);
+  std::optional<Problem> collect_args(const Route& route, const RouteMatch& match,
+                                      const IncomingRequest& request,
+                                      std::vector<std::optional<std::string>>& args);
+  std::optional<Problem> authenticate(const Route& route, const IncomingRequest& request,
+                                      RequestIdentity& identity);
+  Reply builtin_reply(const Route& route, const IncomingRequest& request);
+
+  ServerContext& context_;
+};
+
+}  // namespace pgfolio::http

@@ -1,0 +1,224 @@
+#include "http_handler.hpp"
+
+#include <sys/socket.h>
+
+#include <chrono>
+
+#include "access_log.hpp"
+#include "headers.hpp"
+#include "request_id.hpp"
+
+namespace pgfolio::http {
+namespace {
+
+using Pistache::Http::Request;
+using Pistache::Http::ResponseWriter;
+using Clock = std::chrono::steady_clock;
+
+// Peer data key marking a connection whose input is discarded until the client closes it.
+constexpr const char* kClosingKey = "pgfolio.closing";
+
+std::string lowercase(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+// HTTP/1.1 keeps connections open unless asked not to; HTTP/1.0 closes unless asked to keep.
+bool wants_keep_alive(const Request& request) {
+  auto connection = request_header(request, "Connection");
+  std::string value = connection ? lowercase(*connection) : "";
+  if (request.version() == Pistache::Http::Version::Http10) return value == "keep-alive";
+  return value.find("close") == std::string::npos;
+}
+
+std::string path_of(const Request& request) {
+  const std::string& resource = request.resource();
+  return resource.substr(0, resource.find('?'));
+}
+
+// Shuts the write side once `response` is on the wire; Pistache 0.0.5 has no way to close
+// a connection from a handler, and a full close with unread input would reset it.
+void close_after_send(Pistache::Async::Promise<ssize_t> sent,
+                      const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
+  std::weak_ptr<Pistache::Tcp::Peer> weak_peer = peer;
+  auto shut = [weak_peer](auto&&...) {
+    if (auto alive = weak_peer.lock()) ::shutdown(alive->fd(), SHUT_WR);
+  };
+  sent.then([shut](ssize_t) { shut(); }, [shut](std::exception_ptr) { shut(); });
+}
+
+void mark_closing(const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
+  if (!peer->tryGetData(kClosingKey)) peer->putData(kClosingKey, std::make_shared<bool>(true));
+}
+
+struct SendOutcome {
+  Pistache::Async::Promise<ssize_t> sent;
+  size_t body_bytes;
+};
+
+// Writes `reply` with the headers every answer carries: X-Request-Id, CORS, Connection.
+SendOutcome send_reply(ResponseWriter& response, const Reply& reply,
+                       const std::string& request_id, const std::optional<std::string>& origin,
+                       const CorsPolicy& cors, bool keep_alive) {
+  set_header(response, "X-Request-Id", request_id);
+  set_header(response, "Connection", keep_alive ? "keep-alive" : "close");
+  if (!reply.is_preflight)
+    for (const auto& [name, value] : cors.response_headers(origin))
+      set_header(response, name, value);
+  for (const auto& [name, value] : reply.headers) set_header(response, name, value);
+  if (!reply.content_type.empty()) set_header(response, "Content-Type", reply.content_type);
+  auto sent = response.send(static_cast<Pistache::Http::Code>(reply.status), reply.body);
+  return {std::move(sent), reply.body.size()};
+}
+
+void record(ServerContext& context, const std::string& request_id, const std::string& method,
+            const std::string& path, const Reply& reply, size_t bytes, Clock::time_point start) {
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  context.metrics.observe_request(reply.route_label, method, reply.status, seconds);
+  write_access_log(
+      {request_id, method, path, reply.route_label, reply.status, seconds * 1000.0, bytes});
+}
+
+}  // namespace
+
+HttpHandler::HttpHandler(std::shared_ptr<ServerContext> context)
+    : context_(std::move(context)) {
+  setMaxRequestSize(context_->config.max_body_bytes + kHeaderAllowanceBytes);
+}
+
+void HttpHandler::onInput(const char* buffer, size_t length,
+                          const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
+  namespace Private = Pistache::Http::Private;
+  if (peer->tryGetData(kClosingKey)) return;  // answered already; drain until the client goes
+
+  auto parser = getParser(peer);
+  Request& request = parser->request;
+  const size_t max_body = context_->config.max_body_bytes;
+  auto too_large = [&](const std::string& detail) {
+    return make_problem(ErrorCode::PAYLOAD_TOO_LARGE, detail, {{"maxBodyBytes", max_body}});
+  };
+  auto request_line_read = [&] { return parser->step()->id() != Private::RequestLineStep::Id; };
+
+  try {
+    if (!parser->feed(buffer, length)) {
+      reject_and_close(peer, request, request_line_read(),
+                       too_large("The request is larger than the server accepts (body " +
+                                 std::to_string(max_body) + " bytes, headers " +
+                                 std::to_string(kHeaderAllowanceBytes) + " bytes)."));
+      return;
+    }
+    auto state = parser->parse();
+    if (state != Private::State::Done) {
+      // Headers complete and the body still coming: refuse an announced oversized body now
+      // rather than buffering it first.
+      if (parser->step()->id() == Private::BodyStep::Id) {
+        auto declared = request.headers().tryGet<Pistache::Http::Header::ContentLength>();
+        if (declared && declared->value() > max_body)
+          reject_and_close(peer, request, true,
+                           too_large("The body is " + std::to_string(declared->value()) +
+                                     " bytes; at most " + std::to_string(max_body) +
+                                     " are accepted."));
+      }
+      return;
+    }
+    if (request.body().size() > max_body) {  // e.g. chunked, with no Content-Length
+      reject_and_close(peer, request, true,
+                       too_large("The body is larger than " + std::to_string(max_body) +
+                                 " bytes."));
+      return;
+    }
+
+    ResponseWriter response(request.version(), transport(), this, peer);
+    peer->setIdle(false);  // a request is being served: Pistache's timeouts apply
+    onRequest(request, std::move(response));
+    parser->reset();
+  } catch (const std::exception& error) {
+    // Pistache's parser throws HttpError for a malformed request line or header and
+    // std::exceptions for malformed values (e.g. Content-Length: abc).
+    reject_and_close(peer, request, request_line_read(),
+                     make_problem(ErrorCode::VALIDATION_ERROR,
+                                  std::string("Malformed HTTP request: ") + error.what()));
+  }
+}
+
+void HttpHandler::reject_and_close(const std::shared_ptr<Pistache::Tcp::Peer>& peer,
+                                   const Request& partial_request, bool request_line_read,
+                                   const Problem& problem) {
+  const auto start = Clock::now();
+  // The request id and Origin are only known if the headers were read.
+  const std::string request_id = choose_request_id(request_header(partial_request, "X-Request-Id"));
+  Reply reply = problem_reply(problem);
+  reply.route_label = "none";
+  mark_closing(peer);
+  ResponseWriter response(partial_request.version(), transport(), this, peer);
+  SendOutcome outcome = send_reply(response, reply, request_id,
+                                   request_header(partial_request, "Origin"), context_->cors,
+                                   false);
+  close_after_send(std::move(outcome.sent), peer);
+  record(*context_, request_id,
+         request_line_read ? method_name(partial_request.method()) : "-",
+         request_line_read ? path_of(partial_request) : "-", reply, outcome.body_bytes, start);
+}
+
+void HttpHandler::onRequest(const Request& request, ResponseWriter response) {
+  const auto start = Clock::now();
+  // Counted so that shutdown can wait for requests in progress.
+  struct InFlight {
+    std::atomic<int>& count;
+    explicit InFlight(std::atomic<int>& c) : count(c) { ++count; }
+    ~InFlight() { --count; }
+  } in_flight(context_->in_flight);
+  const std::string request_id = choose_request_id(request_header(request, "X-Request-Id"));
+  const std::string path = path_of(request);
+  const auto origin = request_header(request, "Origin");
+
+  Reply reply;
+  try {
+    IncomingRequest incoming{request.method(),
+                             path,
+                             &request.query(),
+                             &request.body(),
+                             request_header(request, "Content-Type"),
+                             origin,
+                             request_header(request, "Access-Control-Request-Method"),
+                             request_id};
+    reply = Dispatcher(*context_).dispatch(incoming);
+  } catch (const std::exception& error) {
+    log_error(request_id, std::string("unhandled error: ") + error.what());
+    reply = problem_reply(make_problem(ErrorCode::INTERNAL_ERROR, internal_detail(request_id)));
+  }
+
+  // While shutting down, tell keep-alive clients to reconnect (to the next instance).
+  bool keep_alive = wants_keep_alive(request) && !context_->draining.load();
+  auto peer = response.peer();
+  SendOutcome outcome =
+      send_reply(response, reply, request_id, origin, context_->cors, keep_alive);
+  if (!keep_alive) {
+    mark_closing(peer);
+    close_after_send(std::move(outcome.sent), peer);
+  }
+  record(*context_, request_id, method_name(request.method()), path, reply,
+         outcome.body_bytes, start);
+}
+
+void HttpHandler::onTimeout(const Request& request, ResponseWriter response) {
+  // 408 is a transport-level answer with no row in the error catalog; it keeps the
+  // problem+json shape with code REQUEST_TIMEOUT.
+  static const ErrorCatalogEntry kRequestTimeout{ErrorCode::VALIDATION_ERROR, "REQUEST_TIMEOUT",
+                                                 408, "", "Request timeout"};
+  Problem problem;
+  problem.entry = &kRequestTimeout;
+  problem.detail = "The request did not arrive completely in time.";
+  const std::string request_id = generate_request_id();
+  Reply reply = problem_reply(problem);
+  reply.route_label = "none";
+  auto peer = response.peer();
+  mark_closing(peer);
+  SendOutcome outcome = send_reply(response, reply, request_id, std::nullopt, context_->cors,
+                                   false);
+  close_after_send(std::move(outcome.sent), peer);
+  record(*context_, request_id, "-", "-", reply, outcome.body_bytes, Clock::now());
+  (void)request;
+}
+
+}  // namespace pgfolio::http

@@ -1,0 +1,106 @@
+// pgfolio-http: a thin REST front for the pgfolio PostgreSQL extension. Configuration comes
+// from the environment (see docs/http.md); SIGTERM or SIGINT drains requests in progress
+// and exits 0.
+#include <pistache/endpoint.h>
+#include <pistache/net.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include "access_log.hpp"
+#include "config.hpp"
+#include "dispatcher.hpp"
+#include "http_handler.hpp"
+#include "routes.hpp"
+
+namespace {
+
+using namespace pgfolio::http;
+
+// Blocks the shutdown signals in this thread before any other starts, so every thread
+// inherits the mask and the signals are only ever taken by sigwait in main.
+sigset_t block_shutdown_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+// Waits for requests in progress; a request may legitimately run up to the statement
+// timeout (times the retries), so that bounds the wait, capped for operators' patience.
+void drain(ServerContext& context) {
+  const auto limit = std::chrono::milliseconds(
+      std::min(30000, context.config.statement_timeout_ms * (context.config.db_retries + 1) +
+                          2000));
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (context.in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (context.in_flight.load() > 0)
+    log_event("shutdown: " + std::to_string(context.in_flight.load()) +
+              " request(s) still running after the drain period");
+}
+
+}  // namespace
+
+int main() {
+  std::signal(SIGPIPE, SIG_IGN);  // a client hanging up must not kill the server
+
+  Config config;
+  try {
+    config = load_config_from_environment();
+    route_table();  // validates the table
+  } catch (const std::exception& error) {
+    std::cerr << "pgfolio-http: " << error.what() << std::endl;
+    return 2;
+  }
+  if (config.threads < config.pool_size)
+    log_event("warning: PGFOLIO_HTTP_THREADS (" + std::to_string(config.threads) +
+              ") is below PGFOLIO_DB_POOL_SIZE (" + std::to_string(config.pool_size) +
+              "): handlers block while waiting for the database, so some connections "
+              "will never be used");
+
+  // libpq reads these when the URL does not set them: fail a connection attempt to an
+  // unreachable database in bounded time, and name the server in pg_stat_activity.
+  setenv("PGCONNECT_TIMEOUT", "3", 0);
+  setenv("PGAPPNAME", "pgfolio-http", 0);
+
+  sigset_t shutdown_signals = block_shutdown_signals();
+  auto context = std::make_shared<ServerContext>(config);
+
+  Pistache::Address address(config.address, Pistache::Port(config.port));
+  Pistache::Http::Endpoint endpoint(address);
+  auto options = Pistache::Http::Endpoint::options()
+                     .threads(config.threads)
+                     .flags(Pistache::Tcp::Options::ReuseAddr)
+                     // Above the body limit so that HttpHandler, not Pistache, answers 413.
+                     .maxRequestSize(config.max_body_bytes + kHeaderAllowanceBytes)
+                     .headerTimeout(std::chrono::seconds(15))
+                     .bodyTimeout(std::chrono::seconds(30));
+  try {
+    endpoint.init(options);
+    endpoint.setHandler(std::make_shared<HttpHandler>(context));
+    endpoint.serveThreaded();
+  } catch (const std::exception& error) {
+    std::cerr << "pgfolio-http: cannot listen on " << config.address << ":" << config.port
+              << ": " << error.what() << std::endl;
+    return 1;
+  }
+  log_event("listening on " + config.address + ":" + std::to_string(config.port) + " with " +
+            std::to_string(config.threads) + " threads and up to " +
+            std::to_string(config.pool_size) + " database connections");
+
+  int received = 0;
+  sigwait(&shutdown_signals, &received);
+  log_event(std::string("received ") + (received == SIGINT ? "SIGINT" : "SIGTERM") +
+            "; draining requests");
+  context->draining.store(true);
+  drain(*context);
+  endpoint.shutdown();
+  context->pool.close_idle();
+  log_event("stopped");
+  return 0;
+}

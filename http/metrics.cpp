@@ -1,0 +1,96 @@
+#include "metrics.hpp"
+
+#include <sstream>
+
+namespace pgfolio::http {
+namespace {
+
+// Label values are route templates and fixed words, but escape anyway as the format asks.
+std::string label(const std::string& value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+void Metrics::observe_request(const std::string& route, const std::string& method, int status,
+                              double seconds) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++requests_[{route, method, status}];
+  Histogram& histogram = latency_by_route_[route];
+  for (size_t i = 0; i < kBuckets.size(); ++i)
+    if (seconds <= kBuckets[i]) ++histogram.bucket_counts[i];
+  ++histogram.count;
+  histogram.sum += seconds;
+}
+
+void Metrics::count_db_error(const std::string& kind) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++db_errors_[kind];
+}
+
+void Metrics::count_db_retry() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++db_retries_;
+}
+
+std::string Metrics::render(const PoolStats& pool) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::ostringstream out;
+
+  out << "# HELP pgfolio_http_requests_total HTTP requests answered, by route template, "
+         "method and status.\n"
+         "# TYPE pgfolio_http_requests_total counter\n";
+  for (const auto& [key, count] : requests_) {
+    const auto& [route, method, status] = key;
+    out << "pgfolio_http_requests_total{route=\"" << label(route) << "\",method=\""
+        << label(method) << "\",status=\"" << status << "\"} " << count << '\n';
+  }
+
+  out << "# HELP pgfolio_http_request_duration_seconds Time from a complete request to its "
+         "answer.\n"
+         "# TYPE pgfolio_http_request_duration_seconds histogram\n";
+  for (const auto& [route, histogram] : latency_by_route_) {
+    std::string route_label = "route=\"" + label(route) + "\"";
+    for (size_t i = 0; i < kBuckets.size(); ++i)
+      out << "pgfolio_http_request_duration_seconds_bucket{" << route_label << ",le=\""
+          << kBuckets[i] << "\"} " << histogram.bucket_counts[i] << '\n';
+    out << "pgfolio_http_request_duration_seconds_bucket{" << route_label << ",le=\"+Inf\"} "
+        << histogram.count << '\n';
+    out << "pgfolio_http_request_duration_seconds_sum{" << route_label << "} "
+        << histogram.sum << '\n';
+    out << "pgfolio_http_request_duration_seconds_count{" << route_label << "} "
+        << histogram.count << '\n';
+  }
+
+  out << "# HELP pgfolio_db_pool_size Maximum number of pooled database connections.\n"
+         "# TYPE pgfolio_db_pool_size gauge\n"
+      << "pgfolio_db_pool_size " << pool.size << '\n'
+      << "# HELP pgfolio_db_pool_open Database connections currently open.\n"
+         "# TYPE pgfolio_db_pool_open gauge\n"
+      << "pgfolio_db_pool_open " << pool.open << '\n'
+      << "# HELP pgfolio_db_pool_in_use Database connections leased to a request.\n"
+         "# TYPE pgfolio_db_pool_in_use gauge\n"
+      << "pgfolio_db_pool_in_use " << pool.in_use << '\n';
+
+  out << "# HELP pgfolio_db_errors_total Database errors, by kind.\n"
+         "# TYPE pgfolio_db_errors_total counter\n";
+  for (const auto& [kind, count] : db_errors_)
+    out << "pgfolio_db_errors_total{kind=\"" << label(kind) << "\"} " << count << '\n';
+
+  out << "# HELP pgfolio_db_retries_total Transactions run again after a serialization "
+         "failure or deadlock.\n"
+         "# TYPE pgfolio_db_retries_total counter\n"
+      << "pgfolio_db_retries_total " << db_retries_ << '\n';
+  return out.str();
+}
+
+}  // namespace pgfolio::http

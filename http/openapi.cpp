@@ -1,0 +1,116 @@
+#include "openapi.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "problem.hpp"
+
+namespace pgfolio::http {
+namespace {
+
+using nlohmann::json;
+
+std::string lowercase(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+std::string operation_id(const Route& route) {
+  if (!route.sql_function.empty()) return route.sql_function;
+  switch (route.builtin) {
+    case Builtin::kHealth:
+      return "healthz";
+    case Builtin::kReady:
+      return "readyz";
+    case Builtin::kMetrics:
+      return "metrics";
+    case Builtin::kOpenApi:
+      return "openapi";
+    case Builtin::kNone:
+      break;
+  }
+  return "operation";
+}
+
+json problem_response(const std::string& description) {
+  return {{"description", description},
+          {"content",
+           {{kProblemContentType, {{"schema", {{"$ref", "#/components/schemas/Problem"}}}}}}}};
+}
+
+json operation(const Route& route, size_t max_body_bytes) {
+  json op = {{"operationId", operation_id(route)},
+             {"summary", route.summary},
+             {"x-pgfolio-auth", auth_name(route.auth)}};
+  if (!route.sql_function.empty()) op["x-pgfolio-sql-function"] = "pgfolio." + route.sql_function;
+
+  json parameters = json::array();
+  for (const RouteArg& arg : route.args) {
+    if (arg.source == ArgSource::kBody) {
+      json schema = {{"type", route.body == BodyShape::kJsonArray ? "array" : "object"}};
+      op["requestBody"] = {{"required", true},
+                           {"description", arg.description + " (at most " +
+                                               std::to_string(max_body_bytes) + " bytes)"},
+                           {"content", {{kJsonContentType, {{"schema", schema}}}}}};
+      continue;
+    }
+    parameters.push_back({{"name", arg.name},
+                          {"in", arg.source == ArgSource::kPath ? "path" : "query"},
+                          {"required", arg.required},
+                          {"description", arg.description},
+                          {"schema", {{"type", "string"}, {"maxLength", arg.max_length}}}});
+  }
+  if (!parameters.empty()) op["parameters"] = parameters;
+
+  json success = {{"description", "Success"}};
+  if (route.response_media_type == kJsonContentType)
+    success["content"] = {{kJsonContentType, {{"schema", json::object()}}}};
+  else
+    success["content"] = {{route.response_media_type, {{"schema", {{"type", "string"}}}}}};
+  json responses = {{std::to_string(route.success_status), success}};
+  if (route.auth != Auth::kNone) {
+    responses["401"] = problem_response("Authentication required");
+    responses["403"] = problem_response("Not allowed");
+    op["security"] = json::array({{{"bearerAuth", json::array()}}});
+  }
+  if (route.builtin == Builtin::kNone || route.builtin == Builtin::kReady)
+    responses["503"] = problem_response("The database is unavailable; see Retry-After");
+  responses["default"] = problem_response("An error (problem details, RFC 9457)");
+  op["responses"] = responses;
+  return op;
+}
+
+}  // namespace
+
+std::string build_openapi_document(const std::vector<Route>& routes, size_t max_body_bytes) {
+  json paths = json::object();
+  for (const Route& route : routes)
+    paths[route.path][lowercase(method_name(route.method))] = operation(route, max_body_bytes);
+
+  json problem_schema = {
+      {"type", "object"},
+      {"required", {"type", "title", "status", "detail", "code", "details"}},
+      {"properties",
+       {{"type", {{"type", "string"}, {"format", "uri"}}},
+        {"title", {{"type", "string"}}},
+        {"status", {{"type", "integer"}}},
+        {"detail", {{"type", "string"}}},
+        {"code", {{"type", "string"}, {"description", "Error catalog name, e.g. NOT_FOUND"}}},
+        {"details", {{"type", "object"}}}}}};
+
+  json components;
+  components["schemas"]["Problem"] = problem_schema;
+  components["securitySchemes"]["bearerAuth"] = {{"type", "http"}, {"scheme", "bearer"}};
+
+  json document;
+  document["openapi"] = "3.0.3";
+  document["info"] = {{"title", "pgfolio HTTP API"},
+                      {"version", "0.1.0"},
+                      {"description", "Generated from pgfolio-http's route table."}};
+  document["paths"] = paths;
+  document["components"] = components;
+  return dump_json(document);
+}
+
+}  // namespace pgfolio::http

@@ -1,0 +1,41 @@
+// Finds the route-table row for a method and path. Pistache 0.0.5's Rest::Router answers an
+// unknown path and a known path with the wrong method alike (plain-text 404) and turns
+// OPTIONS into 405, so pgfolio-http matches over its own table instead: that is what lets it
+// answer 405 with an Allow header and route CORS preflights.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "routes.hpp"
+
+namespace pgfolio::http {
+
+struct RouteMatch {
+  enum class Outcome { kMatched, kNotFound, kMethodNotAllowed };
+  Outcome outcome = Outcome::kNotFound;
+  const Route* route = nullptr;                         // set when kMatched
+  std::map<std::string, std::string> raw_path_params;  // still percent-encoded
+  std::vector<Pistache::Http::Method> allowed;          // methods the path has (not OPTIONS)
+};
+
+class RouteMatcher {
+ public:
+  explicit RouteMatcher(const std::vector<Route>& routes);
+
+  // `path` is the request target without the query string, as sent (percent-encoded).
+  RouteMatch match(Pistache::Http::Method method, const std::string& path) const;
+
+ private:
+  struct CompiledRoute {
+    const Route* route;
+    std::vector<std::string> segments;  // "{name}" marks a parameter
+  };
+  std::vector<CompiledRoute> compiled_;
+};
+
+// "GET, OPTIONS" for an Allow header.
+std::string allow_header_value(const std::vector<Pistache::Http::Method>& methods);
+
+}  // namespace pgfolio::http

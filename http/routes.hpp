@@ -1,0 +1,62 @@
+// The one route table of pgfolio-http. Each row is an endpoint: method, path template, the
+// SQL function it calls (or a built-in handler), where each function argument comes from,
+// who may call it, the success status and a summary for the OpenAPI document. The router,
+// the database call, /api/v1/openapi.json and docs/http.md all follow this table; adding an
+// endpoint is one row here plus its SQL function.
+#pragma once
+
+#include <pistache/http_defs.h>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pgfolio::http {
+
+enum class ArgSource {
+  kPath,   // a {name} segment of the path template
+  kQuery,  // ?name=...; passed as NULL when absent and optional
+  kBody,   // the raw request body text (the SQL side takes jsonb)
+};
+
+struct RouteArg {
+  ArgSource source;
+  std::string name;
+  bool required;
+  size_t max_length;  // in bytes after percent-decoding; ignored for the body
+  std::string description;
+};
+
+// Who may call a route. Only kNone is served today: the others answer 401 until the
+// accounts work provides authentication (see Dispatcher::authenticate).
+enum class Auth { kNone, kUser, kAdmin };
+
+// The JSON shape a body must have before it is sent to the database.
+enum class BodyShape { kNone, kJsonObject, kJsonArray };
+
+// Endpoints answered by the server itself rather than by a SQL function.
+enum class Builtin { kNone, kHealth, kReady, kMetrics, kOpenApi };
+
+struct Route {
+  Pistache::Http::Method method;
+  std::string path;          // e.g. /api/v1/prices/{assetId}
+  std::string sql_function;  // in schema pgfolio; empty for built-ins
+  std::vector<RouteArg> args;
+  Auth auth;
+  BodyShape body;
+  int success_status;
+  std::string summary;
+  Builtin builtin = Builtin::kNone;
+  std::string response_media_type = "application/json";
+};
+
+// The table, validated once (path parameters match args, function names are identifiers);
+// a bad row aborts the start with a message rather than serving a broken endpoint.
+const std::vector<Route>& route_table();
+
+// "GET", "POST", ...
+std::string method_name(Pistache::Http::Method method);
+std::string auth_name(Auth auth);
+
+}  // namespace pgfolio::http

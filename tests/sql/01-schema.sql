@@ -1,0 +1,41 @@
+-- Schema invariants: the constraints that keep stored state valid whatever writes it.
+BEGIN;
+SELECT plan(21);
+\ir fixtures.psql
+
+SELECT has_table('pgfolio', t, 'table pgfolio.' || t || ' exists')
+FROM unnest(ARRAY['users', 'assets', 'prices', 'price_history', 'fx_rates', 'portfolios',
+                  'holdings', 'currencies']) t;
+
+SELECT throws_ok($$INSERT INTO pgfolio.users (email) VALUES ('USER.A@test.example')$$, '23505',
+  NULL, 'emails are unique ignoring case');
+SELECT throws_ok($$INSERT INTO pgfolio.users (phone) VALUES ('98000')$$, '23514', NULL,
+  'a phone must be E.164');
+SELECT throws_ok($$INSERT INTO pgfolio.users (display_name) VALUES ('nobody')$$, '23514', NULL,
+  'a user has an email or a phone');
+SELECT lives_ok($$INSERT INTO pgfolio.users (status, display_name) VALUES ('deleted', 'gone')$$,
+  'a deleted user needs no contact');
+SELECT throws_ok($$INSERT INTO pgfolio.users (email, target_foundation_pct, target_growth_pct,
+  target_upside_pct) VALUES ('x@test.example', 50, 30, 10)$$, '23514', NULL,
+  'a user target allocation sums to 100');
+SELECT throws_ok($$UPDATE pgfolio.portfolios SET cash_balance = -0.01
+  WHERE id = 'a1000000-0000-4000-8000-00000000000a'$$, '23514', NULL, 'cash is never negative');
+SELECT throws_ok($$UPDATE pgfolio.portfolios SET target_upside_pct = 21
+  WHERE id = 'a1000000-0000-4000-8000-00000000000a'$$, '23514', NULL,
+  'a portfolio target allocation sums to 100');
+SELECT throws_ok($$UPDATE pgfolio.portfolios SET visibility = 'secret'$$, '23514', NULL,
+  'visibility is public, unlisted or private');
+SELECT throws_ok($$UPDATE pgfolio.holdings SET quantity = 0$$, '23514', NULL,
+  'holding quantities are positive');
+SELECT throws_ok($$UPDATE pgfolio.holdings SET frozen_quantity = quantity + 1$$, '23514', NULL,
+  'frozen quantity never exceeds the quantity');
+SELECT throws_ok($$UPDATE pgfolio.prices SET price = 0 WHERE asset_id = 'T-INR'$$, '23514', NULL,
+  'prices are positive');
+SELECT throws_ok($$UPDATE pgfolio.prices SET currency = 'USD' WHERE asset_id = 'T-INR'$$, '23503',
+  NULL, 'a price is in its asset''s quote currency');
+SELECT throws_ok($$INSERT INTO pgfolio.assets (id, symbol, name, asset_class, quote_currency, layer)
+  VALUES ('T-BAD', 'X', 'x', 'STOCK', 'INR', 'MIDDLE')$$, '23514', NULL,
+  'layers are FOUNDATION, GROWTH or UPSIDE');
+
+SELECT * FROM finish();
+ROLLBACK;

@@ -1,0 +1,44 @@
+-- Ownership in the database: pgfolio_api reaches only the acting user's rows, none without an
+-- acting user; analysts read portfolios but no personal data.
+BEGIN;
+SELECT plan(14);
+\ir fixtures.psql
+
+SET LOCAL ROLE pgfolio_api;
+SELECT is((SELECT count(*) FROM pgfolio.portfolios), 0::bigint,
+  'without an acting user pgfolio_api sees no portfolio');
+SELECT is((SELECT count(*) FROM pgfolio.users), 0::bigint, '... and no user');
+SELECT is((SELECT count(*) FROM pgfolio.holdings), 0::bigint, '... and no holding');
+SELECT throws_ok($$SELECT pgfolio.portfolio_valuation('a1000000-0000-4000-8000-00000000000a')$$,
+  'PF404', NULL, '... and cannot value a portfolio');
+
+SELECT set_config('pgfolio.acting_user', 'a0000000-0000-4000-8000-00000000000a', true);
+SELECT results_eq($$SELECT id FROM pgfolio.portfolios$$,
+  $$VALUES ('a1000000-0000-4000-8000-00000000000a'::uuid)$$,
+  'acting as A, pgfolio_api sees exactly A''s portfolio');
+SELECT results_eq($$SELECT email FROM pgfolio.users$$, $$VALUES ('user.a@test.example')$$,
+  '... and only A''s user row');
+SELECT is((SELECT count(*) FROM pgfolio.holdings), 2::bigint, '... and A''s two holdings');
+SELECT is(pgfolio.portfolio_value('a1000000-0000-4000-8000-00000000000a'), 2603.01,
+  '... and can value A''s portfolio');
+SELECT throws_ok($$SELECT pgfolio.portfolio_valuation('b1000000-0000-4000-8000-00000000000b')$$,
+  'PF404', 'portfolio b1000000-0000-4000-8000-00000000000b not found',
+  'acting as A, B''s portfolio does not exist');
+SELECT is((SELECT count(*) FROM pgfolio.portfolio_values(
+  ARRAY['a1000000-0000-4000-8000-00000000000a', 'b1000000-0000-4000-8000-00000000000b']::uuid[])),
+  1::bigint, 'the batch valuation sees only A''s portfolio');
+SELECT throws_ok($$UPDATE pgfolio.portfolios SET cash_balance = 1e9$$, '42501', NULL,
+  'pgfolio_api cannot write tables directly');
+SELECT throws_ok($$SELECT set_config('pgfolio.acting_user', 'not-a-uuid', true);
+  SELECT count(*) FROM pgfolio.portfolios$$, '22P02', NULL,
+  'a malformed acting user is an error, not nobody');
+RESET ROLE;
+
+SET LOCAL ROLE pgfolio_analyst;
+SELECT ok((SELECT count(*) FROM pgfolio.portfolios) >= 2, 'analysts read every portfolio');
+SELECT throws_ok($$SELECT email FROM pgfolio.users$$, '42501', NULL,
+  'analysts cannot read personal data');
+RESET ROLE;
+
+SELECT * FROM finish();
+ROLLBACK;
