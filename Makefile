@@ -31,6 +31,11 @@ override CXXFLAGS += -std=c++17 -Wall -Wextra -Werror
 # PGXS also compiles every source to LLVM bitcode with clang for JIT inlining, with flags that
 # lack a C++ standard: give it ours.
 override BITCODE_CXXFLAGS += -std=c++17
+# Debian's PostgreSQL is built without dependency tracking, so PGXS would not rebuild an object
+# when a header it includes changes: track them ourselves.
+override CXXFLAGS += -MMD -MP
+-include $(OBJS:.o=.d)
+EXTRA_CLEAN += $(OBJS:.o=.d)
 
 $(DATA_built): $(SQL_PARTS) pgfolio.control
 	cat $(SQL_PARTS) > $@

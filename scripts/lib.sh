@@ -20,8 +20,9 @@ pg() { psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PGFOLIO_PGPORT" -U postgr
 build_and_install() {
   mkdir -p "$PGFOLIO_ROOT/build"
   say "building (log: build/build.log)"
-  if ! (cd "$PGFOLIO_ROOT" && make -j2 all && make install && make cmake-build) \
-      >"$PGFOLIO_BUILD_LOG" 2>&1; then
+  # One build at a time in a checkout: a second `make run` or `make test` waits for the first.
+  if ! (cd "$PGFOLIO_ROOT" && flock 9 && make -j2 all && make install && make cmake-build) \
+      9>"$PGFOLIO_ROOT/build/.build.lock" >"$PGFOLIO_BUILD_LOG" 2>&1; then
     tail -40 "$PGFOLIO_BUILD_LOG"
     say "build failed"
     return 1
