@@ -19,7 +19,9 @@ SELECT results_eq($$SELECT id FROM pgfolio.portfolios$$,
 SELECT results_eq($$SELECT email FROM pgfolio.users$$, $$VALUES ('user.a@test.example')$$,
   '... and only A''s user row');
 SELECT is((SELECT count(*) FROM pgfolio.holdings), 2::bigint, '... and A''s two holdings');
-SELECT is(pgfolio.portfolio_value('a1000000-0000-4000-8000-00000000000a'), 2603.01,
+-- Cash 1000.505 rounds half-even to INR's minor unit: the digit kept (0) is even, so 1000.50,
+-- not 1000.51. Holdings: 10 × 100.25 + 3 × 2.5 USD × 80 = 1002.50 + 600.00.
+SELECT is(pgfolio.portfolio_value('a1000000-0000-4000-8000-00000000000a'), 2603.00,
   '... and can value A''s portfolio');
 SELECT throws_ok($$SELECT pgfolio.portfolio_valuation('b1000000-0000-4000-8000-00000000000b')$$,
   'PF404', 'portfolio b1000000-0000-4000-8000-00000000000b not found',
