@@ -43,7 +43,8 @@ FROM (VALUES ('GOLD24K', '7150.50', 'INR'), ('GILT2030', '101.25', 'INR'),
              ('RELIANCE', '2950.75', 'INR'), ('TCS', '4120.00', 'INR'),
              ('AAPL', '228.15', 'USD'), ('BTC', '91250.00', 'USD'), ('ETH', '3110.40', 'USD'),
              ('SMALLCAP', '172.35', 'INR')) AS v (id, price, currency)
-WHERE NOT EXISTS (SELECT 1 FROM pgfolio.prices);
+-- HAVING, not WHERE: an aggregate over no rows still yields one (null) row.
+HAVING NOT EXISTS (SELECT 1 FROM pgfolio.prices);
 
 INSERT INTO pgfolio.users (id, email, phone, display_name, risk_score, risk_tier, risk_profile,
                            target_foundation_pct, target_growth_pct, target_upside_pct)
