@@ -1,18 +1,28 @@
 #include "guard.hpp"
 
 #include <cstdio>
+#include <cstring>
 #include <new>
+#include <string>
 
 #include "error.hpp"
 
 namespace pgfolio::pg {
 
+namespace {
+// The memory context current when the innermost running entry point was called. It lives
+// until that call returns or raises, so an error copied there survives the unwinding of every
+// C++ frame in between (SPI sessions delete their contexts on the way). NULL outside entries.
+MemoryContext entry_context = nullptr;
+}  // namespace
+
 void throw_pg_error(MemoryContext caller_context) {
   // The error data lives in ErrorContext, which the next error would reuse: copy it out
   // before the stack unwinds.
-  MemoryContextSwitchTo(caller_context);
+  MemoryContextSwitchTo(entry_context ? entry_context : caller_context);
   ErrorData* data = CopyErrorData();
   FlushErrorState();
+  MemoryContextSwitchTo(caller_context);
   throw PgError(data);
 }
 
@@ -32,8 +42,24 @@ struct PendingError {
   char detail[4096] = {0};
 };
 
+// Copies text, truncated to fit, and never in the middle of a UTF-8 sequence: an error
+// message reaches clients that reject invalid UTF-8.
 void copy_text(char* target, std::size_t size, const char* text) {
-  std::snprintf(target, size, "%s", text ? text : "");
+  if (!text) text = "";
+  std::size_t length = std::strlen(text);
+  if (length >= size) {
+    length = size - 1;
+    while (length > 0 && (static_cast<unsigned char>(text[length]) & 0xC0) == 0x80) --length;
+  }
+  std::memcpy(target, text, length);
+  target[length] = '\0';
+}
+
+// The details are a JSON object that clients parse: one too long to keep whole is replaced,
+// never cut.
+void copy_details(char* target, std::size_t size, const std::string& details_json) {
+  copy_text(target, size,
+            details_json.size() < size ? details_json.c_str() : R"({"truncated":true})");
 }
 
 int sqlstate_of(ErrorCode code) {
@@ -54,26 +80,32 @@ int sqlstate_of(ErrorCode code) {
 
 Datum run_entry(FunctionCallInfo fcinfo, EntryBody body) {
   static PendingError pending;  // static: too large for every call's stack frame
+  // Entries nest (an entry's SQL may call another), so the outer one's context comes back
+  // when this one returns or raises; the body itself never leaves by longjmp.
+  MemoryContext outer_entry_context = entry_context;
+  entry_context = CurrentMemoryContext;
   pending = PendingError{};
   try {
-    return body(fcinfo);
+    Datum result = body(fcinfo);
+    entry_context = outer_entry_context;
+    return result;
   } catch (const PgError& e) {
     pending.pg_error = e.data();
   } catch (const Error& e) {
     pending.sqlstate = sqlstate_of(e.code());
     copy_text(pending.message, sizeof pending.message, e.what());
-    copy_text(pending.detail, sizeof pending.detail, e.details_json().c_str());
+    copy_details(pending.detail, sizeof pending.detail, e.details_json());
   } catch (const std::bad_alloc&) {
     pending.sqlstate = ERRCODE_OUT_OF_MEMORY;
     copy_text(pending.message, sizeof pending.message, "pgfolio: out of memory");
   } catch (const std::exception& e) {
     pending.sqlstate = sqlstate_of(ErrorCode::INTERNAL_ERROR);
-    std::snprintf(pending.message, sizeof pending.message, "pgfolio internal error: %s",
-                  e.what());
+    std::snprintf(pending.message, sizeof pending.message, "pgfolio internal error: %s", e.what());
   } catch (...) {
     pending.sqlstate = sqlstate_of(ErrorCode::INTERNAL_ERROR);
     copy_text(pending.message, sizeof pending.message, "pgfolio internal error");
   }
+  entry_context = outer_entry_context;
   // Every C++ object of the body is destroyed by now: raising here unwinds nothing of ours.
   raise(pending);
 }

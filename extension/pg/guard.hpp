@@ -13,6 +13,7 @@
 #pragma once
 
 #include <exception>
+#include <type_traits>
 #include <utility>
 
 #include "postgres.hpp"
@@ -28,30 +29,53 @@ class PgError : public std::exception {
   ErrorData* data() const { return data_; }
 
  private:
-  ErrorData* data_;  // palloc'd in the memory context current at the guarded call
+  // palloc'd in the memory context that was current when the entry point was called, never in
+  // the guarded call's: that one may be an SPI session's, which is deleted while the exception
+  // unwinds, before the entry point re-raises the error.
+  ErrorData* data_;
 };
 
 [[noreturn]] void throw_pg_error(MemoryContext caller_context);
 
+namespace detail {
+
+// The one PG_TRY of the firewall. fn returns nothing; pg_guard passes results out by reference,
+// so no variable of this frame is written between setjmp and a possible longjmp.
 template <typename Fn>
-decltype(auto) pg_guard(Fn&& fn) {
+void guarded_call(Fn& fn) {
   MemoryContext caller_context = CurrentMemoryContext;
   bool failed = false;
+  // A C++ exception must not leave PG_TRY by unwinding: PostgreSQL's error stack would keep
+  // pointing into this dead frame. It is held and rethrown once PG_END_TRY has run.
+  std::exception_ptr cpp_error;
+  std::exception_ptr* cpp_error_slot = &cpp_error;
+  PG_TRY();
+  {
+    try {
+      fn();
+    } catch (...) {
+      *cpp_error_slot = std::current_exception();
+    }
+  }
+  PG_CATCH();
+  { failed = true; }
+  PG_END_TRY();
+  if (failed) throw_pg_error(caller_context);
+  if (cpp_error) std::rethrow_exception(cpp_error);
+}
+
+}  // namespace detail
+
+// Runs fn (a call into PostgreSQL) and returns its result; a PostgreSQL error it raises comes
+// out as PgError.
+template <typename Fn>
+decltype(auto) pg_guard(Fn&& fn) {
   if constexpr (std::is_void_v<decltype(fn())>) {
-    PG_TRY();
-    { fn(); }
-    PG_CATCH();
-    { failed = true; }
-    PG_END_TRY();
-    if (failed) throw_pg_error(caller_context);
+    detail::guarded_call(fn);
   } else {
     decltype(fn()) result{};
-    PG_TRY();
-    { result = fn(); }
-    PG_CATCH();
-    { failed = true; }
-    PG_END_TRY();
-    if (failed) throw_pg_error(caller_context);
+    auto assign = [&] { result = fn(); };
+    detail::guarded_call(assign);
     return result;
   }
 }
@@ -71,10 +95,12 @@ Datum run_entry(FunctionCallInfo fcinfo, EntryBody body);
 // Defines the SQL-callable C function `name` (LANGUAGE c, AS 'MODULE_PATHNAME', 'name') with
 // a C++ body behind the firewall:
 //   PGFOLIO_FUNCTION(pgfolio_portfolio_valuation) { ...C++...; return datum; }
-#define PGFOLIO_FUNCTION(name)                                                   \
-  static Datum name##_body(FunctionCallInfo fcinfo);                             \
-  extern "C" {                                                                   \
-  PG_FUNCTION_INFO_V1(name);                                                     \
-  Datum name(PG_FUNCTION_ARGS) { return ::pgfolio::pg::run_entry(fcinfo, &name##_body); } \
-  }                                                                              \
+#define PGFOLIO_FUNCTION(name)                             \
+  static Datum name##_body(FunctionCallInfo fcinfo);       \
+  extern "C" {                                             \
+  PG_FUNCTION_INFO_V1(name);                               \
+  Datum name(PG_FUNCTION_ARGS) {                           \
+    return ::pgfolio::pg::run_entry(fcinfo, &name##_body); \
+  }                                                        \
+  }                                                        \
   static Datum name##_body([[maybe_unused]] FunctionCallInfo fcinfo)

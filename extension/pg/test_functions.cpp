@@ -23,9 +23,15 @@ void throw_from_depth(const std::string& kind, int depth) {
     throw Error(ErrorCode::NOT_FOUND, "thrown deep: " + frame_label, R"({"depth":0})");
   if (kind == "std") throw std::runtime_error("thrown deep: " + frame_label);
   if (kind == "bad_alloc") throw std::bad_alloc();
+  // Thrown inside pg_guard's PG_TRY: PostgreSQL's error stack must be restored before the
+  // exception goes on, or the next PostgreSQL error would jump into a dead frame.
+  if (kind == "std_in_guard")
+    pg_guard([&] { throw std::runtime_error("thrown in a guarded call: " + frame_label); });
   if (kind == "pg") {
+    // A PostgreSQL error raised inside an SPI session, with a message longer than a memory
+    // block: a copy of the error that did not outlive the session would come back as garbage.
     SpiSession spi;
-    spi.query("SELECT 1 / 0");
+    spi.query("SELECT repeat('x', 200000)::integer");
   }
   throw Error(ErrorCode::VALIDATION_ERROR, "unknown kind " + kind);
 }
