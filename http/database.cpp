@@ -11,8 +11,7 @@ namespace pgfolio::http {
 namespace {
 
 constexpr const char* kSetActingUserStatement = "pgfolio_http_set_acting_user";
-constexpr const char* kSetActingUserSql =
-    "SELECT set_config('pgfolio.acting_user', $1, true)";
+constexpr const char* kSetActingUserSql = "SELECT set_config('pgfolio.acting_user', $1, true)";
 
 std::string statement_name(const Route& route) {
   return "pgfolio_http_" + route.sql_function + "_" + std::to_string(route.args.size());
@@ -20,8 +19,7 @@ std::string statement_name(const Route& route) {
 
 std::string function_call_sql(const Route& route) {
   std::string sql = "SELECT pgfolio." + route.sql_function + "(";
-  for (size_t i = 0; i < route.args.size(); ++i)
-    sql += (i ? ", $" : "$") + std::to_string(i + 1);
+  for (size_t i = 0; i < route.args.size(); ++i) sql += (i ? ", $" : "$") + std::to_string(i + 1);
   return sql + ")::text";
 }
 
@@ -35,9 +33,9 @@ void backoff(int attempt) {
 }
 
 Problem unavailable(const std::string& request_id) {
-  return make_problem(ErrorCode::SERVICE_UNAVAILABLE,
-                      "The database is unavailable or busy; retry later. Request id: " +
-                          request_id + ".");
+  return make_problem(
+      ErrorCode::SERVICE_UNAVAILABLE,
+      "The database is unavailable or busy; retry later. Request id: " + request_id + ".");
 }
 
 // DETAIL becomes `details` only when it is a JSON object; anything else is dropped.
@@ -45,6 +43,21 @@ nlohmann::json details_from(const std::string& detail) {
   if (detail.empty()) return nlohmann::json::object();
   auto parsed = nlohmann::json::parse(detail, nullptr, false);
   return parsed.is_object() ? parsed : nlohmann::json::object();
+}
+
+// A database error reduced to what the mapping needs, whichever libpqxx class carried it.
+struct SqlFailure {
+  std::string sqlstate;
+  std::string message;  // libpq's text: message, DETAIL, HINT, CONTEXT
+  std::string query;    // for the log only
+};
+
+// libpqxx 6.4 reports class 40 errors as transaction_rollback subclasses, which are not
+// sql_error and carry no SQLSTATE; the subclass tells which state it was.
+std::string rollback_sqlstate(const pqxx::transaction_rollback& error) {
+  if (dynamic_cast<const pqxx::serialization_failure*>(&error)) return "40001";
+  if (dynamic_cast<const pqxx::deadlock_detected*>(&error)) return "40P01";
+  return "40000";
 }
 
 std::string error_kind(const std::string& sqlstate, int status) {
@@ -57,8 +70,7 @@ std::string error_kind(const std::string& sqlstate, int status) {
 
 }  // namespace
 
-Database::Database(ConnectionPool& pool, Metrics& metrics, int retries,
-                   int statement_timeout_ms)
+Database::Database(ConnectionPool& pool, Metrics& metrics, int retries, int statement_timeout_ms)
     : pool_(pool),
       metrics_(metrics),
       retries_(retries),
@@ -75,8 +87,7 @@ DbResult Database::call_route(const Route& route,
         // libpq takes NULL as a null pointer; the strings outlive the call.
         std::vector<const char*> values;
         for (const auto& arg : args) values.push_back(arg ? arg->c_str() : nullptr);
-        pqxx::result result =
-            tx.exec_prepared(name, pqxx::prepare::make_dynamic_params(values));
+        pqxx::result result = tx.exec_prepared(name, pqxx::prepare::make_dynamic_params(values));
         if (result.size() != 1 || result[0][0].is_null())
           throw std::runtime_error("pgfolio." + route.sql_function +
                                    " returned no value (functions must return jsonb)");
@@ -99,6 +110,7 @@ DbResult Database::run_transaction(const Work& work, const RequestIdentity& iden
   bool replaced_stale_connection = false;
   for (int attempt = 0;; ++attempt) {
     std::optional<ConnectionPool::Lease> lease;
+    std::optional<SqlFailure> failure;
     try {
       lease.emplace(pool_.acquire());
       std::string body;
@@ -135,44 +147,55 @@ DbResult Database::run_transaction(const Work& work, const RequestIdentity& iden
       }
       log_error(request_id, std::string("database connection failed: ") + error.what());
       return {std::nullopt, unavailable(request_id)};
+    } catch (const pqxx::statement_completion_unknown& error) {
+      // 40003: as with a connection lost during COMMIT, the outcome is unknown; never rerun.
+      if (lease) lease->discard();
+      metrics_.count_db_error("connection");
+      log_error(request_id, std::string("statement outcome unknown: ") + error.what());
+      return {std::nullopt, unavailable(request_id)};
+    } catch (const pqxx::transaction_rollback& error) {
+      failure = SqlFailure{rollback_sqlstate(error), error.what(), ""};
     } catch (const pqxx::sql_error& error) {
-      const std::string& sqlstate = error.sqlstate();
-      if (lease && (is_connection_loss_sqlstate(sqlstate) || !lease->connection().is_open()))
-        lease->discard();
-      const ErrorCatalogEntry& entry = map_sqlstate(sqlstate);
-      metrics_.count_db_error(error_kind(sqlstate, entry.http_status));
-
-      if (is_retryable_sqlstate(sqlstate) && attempt < retries_) {
-        metrics_.count_db_retry();
-        lease.reset();  // give the connection back while waiting
-        backoff(attempt);
-        continue;
-      }
-      if (lease && lease->was_reused() && is_connection_loss_sqlstate(sqlstate) &&
-          !replaced_stale_connection) {
-        replaced_stale_connection = true;
-        lease.reset();
-        --attempt;
-        continue;
-      }
-
-      if (entry.http_status >= 500) {
-        log_error(request_id, "SQLSTATE " + sqlstate + ": " + error.what() +
-                                  " (query: " + error.query() + ")");
-        if (entry.code == ErrorCode::SERVICE_UNAVAILABLE)
-          return {std::nullopt, unavailable(request_id)};
-        return {std::nullopt, make_problem(entry.code, internal_detail(request_id))};
-      }
-      // A client error: PostgreSQL's (or pgfolio's) message says what was wrong with the
-      // input, and pgfolio's errors carry their specifics as a JSON object in DETAIL.
-      DatabaseErrorText text = parse_libpq_error_message(error.what());
-      return {std::nullopt, make_problem(entry.code, text.message, details_from(text.detail))};
+      failure = SqlFailure{error.sqlstate(), error.what(), error.query()};
     } catch (const std::exception& error) {
       if (lease && !lease->connection().is_open()) lease->discard();
       metrics_.count_db_error("server_error");
       log_error(request_id, std::string("database call failed: ") + error.what());
       return {std::nullopt, make_problem(ErrorCode::INTERNAL_ERROR, internal_detail(request_id))};
     }
+
+    // Only a database error with a SQLSTATE gets here; every other outcome returned above.
+    const std::string& sqlstate = failure->sqlstate;
+    if (lease && (is_connection_loss_sqlstate(sqlstate) || !lease->connection().is_open()))
+      lease->discard();
+    const ErrorCatalogEntry& entry = map_sqlstate(sqlstate);
+    metrics_.count_db_error(error_kind(sqlstate, entry.http_status));
+
+    if (is_retryable_sqlstate(sqlstate) && attempt < retries_) {
+      metrics_.count_db_retry();
+      lease.reset();  // give the connection back while waiting
+      backoff(attempt);
+      continue;
+    }
+    if (lease && lease->was_reused() && is_connection_loss_sqlstate(sqlstate) &&
+        !replaced_stale_connection) {
+      replaced_stale_connection = true;
+      lease.reset();
+      --attempt;
+      continue;
+    }
+
+    if (entry.http_status >= 500) {
+      log_error(request_id, "SQLSTATE " + sqlstate + ": " + failure->message +
+                                " (query: " + failure->query + ")");
+      if (entry.code == ErrorCode::SERVICE_UNAVAILABLE)
+        return {std::nullopt, unavailable(request_id)};
+      return {std::nullopt, make_problem(entry.code, internal_detail(request_id))};
+    }
+    // A client error: PostgreSQL's (or pgfolio's) message says what was wrong with the
+    // input, and pgfolio's errors carry their specifics as a JSON object in DETAIL.
+    DatabaseErrorText text = parse_libpq_error_message(failure->message);
+    return {std::nullopt, make_problem(entry.code, text.message, details_from(text.detail))};
   }
 }
 

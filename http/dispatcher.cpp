@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <regex>
 
 #include "openapi.hpp"
 #include "url_text.hpp"
@@ -18,16 +19,16 @@ constexpr std::chrono::milliseconds kPoolWait{3000};
 
 std::string media_type_of(const std::string& content_type) {
   std::string type = content_type.substr(0, content_type.find(';'));
-  type.erase(std::remove_if(type.begin(), type.end(),
-                            [](unsigned char c) { return std::isspace(c); }),
-             type.end());
+  type.erase(
+      std::remove_if(type.begin(), type.end(), [](unsigned char c) { return std::isspace(c); }),
+      type.end());
   std::transform(type.begin(), type.end(), type.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return type;
 }
 
-Problem parameter_problem(const std::string& name, const char* where,
-                          const std::string& why, nlohmann::json extra = {}) {
+Problem parameter_problem(const std::string& name, const char* where, const std::string& why,
+                          nlohmann::json extra = {}) {
   nlohmann::json details = {{"parameter", name}, {"in", where}};
   if (extra.is_object()) details.update(extra);
   return make_problem(ErrorCode::VALIDATION_ERROR,
@@ -52,18 +53,18 @@ Reply Dispatcher::dispatch(const IncomingRequest& request) {
     return reply;
   }
   if (request.path.size() > kMaxPathBytes)
-    return problem_reply(make_problem(
-        ErrorCode::VALIDATION_ERROR,
-        "The request path is longer than " + std::to_string(kMaxPathBytes) + " bytes.",
-        {{"maxLength", kMaxPathBytes}}));
+    return problem_reply(
+        make_problem(ErrorCode::VALIDATION_ERROR,
+                     "The request path is longer than " + std::to_string(kMaxPathBytes) + " bytes.",
+                     {{"maxLength", kMaxPathBytes}}));
 
   RouteMatch match = context_.matcher.match(request.method, request.path);
   if (request.method == Method::Options && match.outcome != RouteMatch::Outcome::kNotFound)
     return options_reply(request, match);
 
   if (match.outcome == RouteMatch::Outcome::kNotFound)
-    return problem_reply(make_problem(ErrorCode::NOT_FOUND,
-                                      "No endpoint has the path " + request.path + "."));
+    return problem_reply(
+        make_problem(ErrorCode::NOT_FOUND, "No endpoint has the path " + request.path + "."));
   if (match.outcome == RouteMatch::Outcome::kMethodNotAllowed) {
     Problem problem = make_problem(ErrorCode::METHOD_NOT_ALLOWED,
                                    method_name(request.method) + " is not supported here.");
@@ -97,8 +98,7 @@ Reply Dispatcher::dispatch(const IncomingRequest& request) {
 
   if (route.builtin != Builtin::kNone) return labelled(builtin_reply(route, request));
 
-  DbResult result =
-      context_.database.call_route(route, args, identity, request.request_id);
+  DbResult result = context_.database.call_route(route, args, identity, request.request_id);
   if (result.problem) return labelled(problem_reply(*result.problem));
   Reply reply;
   reply.status = route.success_status;
@@ -124,15 +124,13 @@ Reply Dispatcher::options_reply(const IncomingRequest& request, const RouteMatch
   return reply;
 }
 
-std::optional<Problem> Dispatcher::check_body(const Route& route,
-                                              const IncomingRequest& request) {
+std::optional<Problem> Dispatcher::check_body(const Route& route, const IncomingRequest& request) {
   if (route.body == BodyShape::kNone) return std::nullopt;
   const std::string media_type = request.content_type ? media_type_of(*request.content_type) : "";
   if (media_type != kJsonContentType)
     return make_problem(ErrorCode::UNSUPPORTED_MEDIA_TYPE,
                         "The body must be sent as application/json" +
-                            (media_type.empty() ? std::string(".")
-                                                : ", not " + media_type + "."),
+                            (media_type.empty() ? std::string(".") : ", not " + media_type + "."),
                         {{"expected", kJsonContentType}});
   // Only the shape is checked; the text goes to PostgreSQL untouched, so decimal strings and
   // numbers are never squeezed through a double here.
@@ -182,6 +180,9 @@ std::optional<Problem> Dispatcher::collect_args(const Route& route, const RouteM
     if (in_path && decoded->empty()) return parameter_problem(arg.name, where, "is empty.");
     if (auto why = parameter_text_problem(*decoded))
       return parameter_problem(arg.name, where, *why + ".");
+    if (arg.compiled_pattern && !std::regex_match(*decoded, *arg.compiled_pattern))
+      return parameter_problem(arg.name, where, "does not have the form " + arg.pattern + ".",
+                               {{"pattern", arg.pattern}});
     args.emplace_back(std::move(*decoded));
   }
   return std::nullopt;

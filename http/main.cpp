@@ -33,9 +33,8 @@ sigset_t block_shutdown_signals() {
 // Waits for requests in progress; a request may legitimately run up to the statement
 // timeout (times the retries), so that bounds the wait, capped for operators' patience.
 void drain(ServerContext& context) {
-  const auto limit = std::chrono::milliseconds(
-      std::min(30000, context.config.statement_timeout_ms * (context.config.db_retries + 1) +
-                          2000));
+  const auto limit = std::chrono::milliseconds(std::min(
+      30000, context.config.statement_timeout_ms * (context.config.db_retries + 1) + 2000));
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (context.in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -44,9 +43,33 @@ void drain(ServerContext& context) {
               " request(s) still running after the drain period");
 }
 
+constexpr const char* kUsage =
+    "usage: pgfolio-http            serve (configuration from PGFOLIO_* variables)\n"
+    "       pgfolio-http --routes   print the route table as JSON and exit\n";
+
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  // Options are for tooling (the route-table check); the server itself reads only the
+  // environment, so that one place configures it.
+  if (argc > 1) {
+    const std::string option = argv[1];
+    if (option == "--routes" && argc == 2) {
+      try {
+        std::cout << route_table_json(route_table()) << std::endl;
+      } catch (const std::exception& error) {
+        std::cerr << "pgfolio-http: " << error.what() << std::endl;
+        return 2;
+      }
+      return 0;
+    }
+    if ((option == "--help" || option == "-h") && argc == 2) {
+      std::cout << kUsage;
+      return 0;
+    }
+    std::cerr << "pgfolio-http: unexpected argument \"" << option << "\"\n" << kUsage;
+    return 2;
+  }
   std::signal(SIGPIPE, SIG_IGN);  // a client hanging up must not kill the server
 
   Config config;
@@ -85,8 +108,8 @@ int main() {
     endpoint.setHandler(std::make_shared<HttpHandler>(context));
     endpoint.serveThreaded();
   } catch (const std::exception& error) {
-    std::cerr << "pgfolio-http: cannot listen on " << config.address << ":" << config.port
-              << ": " << error.what() << std::endl;
+    std::cerr << "pgfolio-http: cannot listen on " << config.address << ":" << config.port << ": "
+              << error.what() << std::endl;
     return 1;
   }
   log_event("listening on " + config.address + ":" + std::to_string(config.port) + " with " +

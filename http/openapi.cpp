@@ -17,20 +17,7 @@ std::string lowercase(std::string text) {
 }
 
 std::string operation_id(const Route& route) {
-  if (!route.sql_function.empty()) return route.sql_function;
-  switch (route.builtin) {
-    case Builtin::kHealth:
-      return "healthz";
-    case Builtin::kReady:
-      return "readyz";
-    case Builtin::kMetrics:
-      return "metrics";
-    case Builtin::kOpenApi:
-      return "openapi";
-    case Builtin::kNone:
-      break;
-  }
-  return "operation";
+  return route.sql_function.empty() ? builtin_name(route.builtin) : route.sql_function;
 }
 
 json problem_response(const std::string& description) {
@@ -55,11 +42,13 @@ json operation(const Route& route, size_t max_body_bytes) {
                            {"content", {{kJsonContentType, {{"schema", schema}}}}}};
       continue;
     }
+    json schema = {{"type", "string"}, {"maxLength", arg.max_length}};
+    if (!arg.pattern.empty()) schema["pattern"] = arg.pattern;
     parameters.push_back({{"name", arg.name},
                           {"in", arg.source == ArgSource::kPath ? "path" : "query"},
                           {"required", arg.required},
                           {"description", arg.description},
-                          {"schema", {{"type", "string"}, {"maxLength", arg.max_length}}}});
+                          {"schema", schema}});
   }
   if (!parameters.empty()) op["parameters"] = parameters;
 

@@ -8,6 +8,8 @@
 #include <pistache/http_defs.h>
 
 #include <cstddef>
+#include <memory>
+#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +28,10 @@ struct RouteArg {
   bool required;
   size_t max_length;  // in bytes after percent-decoding; ignored for the body
   std::string description;
+  // ECMAScript regular expression the whole decoded value must match (anchored with ^ and
+  // $, as OpenAPI shows it); empty for any text. Ignored for the body.
+  std::string pattern = "";
+  std::shared_ptr<const std::regex> compiled_pattern = nullptr;  // set by route_table()
 };
 
 // Who may call a route. Only kNone is served today: the others answer 401 until the
@@ -51,12 +57,19 @@ struct Route {
   std::string response_media_type = "application/json";
 };
 
-// The table, validated once (path parameters match args, function names are identifiers);
-// a bad row aborts the start with a message rather than serving a broken endpoint.
+// The table, validated once (path parameters match args, function names are identifiers,
+// patterns compile); a bad row aborts the start with a message rather than serving a broken
+// endpoint.
 const std::vector<Route>& route_table();
+
+// The table as a JSON array, one object per row, for `pgfolio-http --routes`: what tooling
+// and the tests compare with the OpenAPI document and the live server.
+std::string route_table_json(const std::vector<Route>& routes);
 
 // "GET", "POST", ...
 std::string method_name(Pistache::Http::Method method);
 std::string auth_name(Auth auth);
+// "healthz", "readyz", "metrics", "openapi"; "" for kNone.
+std::string builtin_name(Builtin builtin);
 
 }  // namespace pgfolio::http
