@@ -46,13 +46,13 @@ SELECT is(pgfolio.portfolio_value('a1000000-0000-4000-8000-00000000000a')::text,
 
 -- A PostgreSQL error right after a C++ exception thrown inside PG_TRY, in the same statement:
 -- it must reach its own handler, not a stale jump target left by the firewall.
-SELECT is(pg_temp.error_of($$DO $do$ BEGIN
+SELECT is(pg_temp.error_of($q$DO $do$ BEGIN
     BEGIN
       PERFORM pgfolio_test.throw_error('std_in_guard');
     EXCEPTION WHEN OTHERS THEN NULL;
     END;
     PERFORM 1 / 0;
-  END $do$$$) ->> 'sqlstate', '22012',
+  END $do$$q$) ->> 'sqlstate', '22012',
   'after an exception inside a guarded call, PostgreSQL''s own errors are handled as usual');
 
 -- A long C++ loop and statement_timeout: the time from the start of the call to the error.
