@@ -19,14 +19,13 @@ std::string now_utc() {
   auto now = std::chrono::system_clock::now();
   std::time_t seconds = std::chrono::system_clock::to_time_t(now);
   auto millis =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
-      1000;
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   std::tm parts{};
   gmtime_r(&seconds, &parts);
   char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday, parts.tm_hour,
-                parts.tm_min, parts.tm_sec, static_cast<int>(millis));
+  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900,
+                parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec,
+                static_cast<int>(millis));
   return buffer;
 }
 
@@ -41,8 +40,8 @@ void write_line(std::FILE* stream, const nlohmann::json& line) {
 
 void write_access_log(const AccessLogEntry& entry) {
   // Rounded to microseconds: enough for latency, short in the log.
-  double duration_ms = static_cast<double>(static_cast<long long>(entry.duration_ms * 1000)) /
-                       1000.0;
+  double duration_ms =
+      static_cast<double>(static_cast<long long>(entry.duration_ms * 1000)) / 1000.0;
   write_line(stdout, {{"time", now_utc()},
                       {"request_id", entry.request_id},
                       {"method", entry.method},
@@ -54,10 +53,9 @@ void write_access_log(const AccessLogEntry& entry) {
 }
 
 void log_error(const std::string& request_id, const std::string& message) {
-  write_line(stderr, {{"time", now_utc()},
-                      {"level", "error"},
-                      {"request_id", request_id},
-                      {"message", message}});
+  write_line(
+      stderr,
+      {{"time", now_utc()}, {"level", "error"}, {"request_id", request_id}, {"message", message}});
 }
 
 void log_event(const std::string& message) {

@@ -34,8 +34,7 @@ class Problems {
 
 // Parses a whole decimal integer within [min, max]; anything else is reported.
 template <typename T>
-void read_integer(const char* name, T& target, long long min, long long max,
-                  Problems& problems) {
+void read_integer(const char* name, T& target, long long min, long long max, Problems& problems) {
   auto text = env(name);
   if (!text) return;
   errno = 0;
@@ -116,8 +115,8 @@ Config load_config_from_environment() {
     } else if (is_ip_literal(*address)) {
       config.address = *address;
     } else {
-      problems.add("PGFOLIO_HTTP_ADDRESS", "expected an IPv4 or IPv6 address, got \"" +
-                                               *address + "\"");
+      problems.add("PGFOLIO_HTTP_ADDRESS",
+                   "expected an IPv4 or IPv6 address, got \"" + *address + "\"");
     }
   }
 
@@ -127,11 +126,9 @@ Config load_config_from_environment() {
   // every pooled connection a thread plus two for /healthz, /metrics and quick rejections.
   config.threads = config.pool_size + 2;
   read_integer("PGFOLIO_HTTP_THREADS", config.threads, 1, 1024, problems);
-  read_integer("PGFOLIO_MAX_BODY_BYTES", config.max_body_bytes, 1, 64LL * 1024 * 1024,
-               problems);
+  read_integer("PGFOLIO_MAX_BODY_BYTES", config.max_body_bytes, 1, 64LL * 1024 * 1024, problems);
   read_integer("PGFOLIO_DB_RETRIES", config.db_retries, 0, 20, problems);
-  read_integer("PGFOLIO_STATEMENT_TIMEOUT_MS", config.statement_timeout_ms, 0, 3600000,
-               problems);
+  read_integer("PGFOLIO_STATEMENT_TIMEOUT_MS", config.statement_timeout_ms, 0, 3600000, problems);
 
   if (auto origins = env("PGFOLIO_CORS_ORIGINS")) {
     for (const std::string& origin : split_commas(*origins)) {

@@ -15,8 +15,8 @@ constexpr const char* kPreflightMaxAgeSeconds = "600";
 
 CorsPolicy::CorsPolicy(std::vector<std::string> allowed_origins)
     : allowed_origins_(std::move(allowed_origins)) {
-  any_origin_ = std::find(allowed_origins_.begin(), allowed_origins_.end(), "*") !=
-                allowed_origins_.end();
+  any_origin_ =
+      std::find(allowed_origins_.begin(), allowed_origins_.end(), "*") != allowed_origins_.end();
 }
 
 std::optional<std::string> CorsPolicy::allow_origin_value(
@@ -40,8 +40,8 @@ HeaderList CorsPolicy::response_headers(const std::optional<std::string>& origin
   return headers;
 }
 
-std::optional<HeaderList> CorsPolicy::preflight_headers(
-    const std::optional<std::string>& origin, const std::string& allow_methods) const {
+std::optional<HeaderList> CorsPolicy::preflight_headers(const std::optional<std::string>& origin,
+                                                        const std::string& allow_methods) const {
   auto allowed = allow_origin_value(origin);
   if (!allowed) return std::nullopt;
   HeaderList headers = {{"Access-Control-Allow-Origin", *allowed},

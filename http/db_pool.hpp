@@ -80,7 +80,7 @@ class ConnectionPool {
   mutable std::mutex mutex_;
   std::condition_variable returned_;
   std::vector<std::unique_ptr<Slot>> idle_;
-  size_t open_ = 0;    // idle + leased + being opened
+  size_t open_ = 0;  // idle + leased + being opened
   size_t leased_ = 0;
 };
 

@@ -173,13 +173,14 @@ std::optional<Problem> Dispatcher::collect_args(const Route& route, const RouteM
     }
     auto decoded = percent_decode(*raw, !in_path);
     if (!decoded) return parameter_problem(arg.name, where, "has a malformed %-escape.");
-    if (decoded->size() > arg.max_length)
-      return parameter_problem(arg.name, where,
-                               "is longer than " + std::to_string(arg.max_length) + " bytes.",
-                               {{"maxLength", arg.max_length}});
     if (in_path && decoded->empty()) return parameter_problem(arg.name, where, "is empty.");
     if (auto why = parameter_text_problem(*decoded))
       return parameter_problem(arg.name, where, *why + ".");
+    // Characters, as OpenAPI's maxLength and PostgreSQL's length() count them.
+    if (utf8_length(*decoded) > arg.max_length)
+      return parameter_problem(arg.name, where,
+                               "is longer than " + std::to_string(arg.max_length) + " characters.",
+                               {{"maxLength", arg.max_length}});
     if (arg.compiled_pattern && !std::regex_match(*decoded, *arg.compiled_pattern))
       return parameter_problem(arg.name, where, "does not have the form " + arg.pattern + ".",
                                {{"pattern", arg.pattern}});

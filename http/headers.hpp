@@ -24,7 +24,9 @@ class TextHeader : public Pistache::Http::Header::Header {
   void write(std::ostream& os) const override { os << value_; }
 #ifdef SAFE_HEADER_CAST
   // Never equal to a typed header's hash, so header_cast<ContentType> & co. skip it.
-  uint64_t hash() const override { return std::hash<std::string>{}("pgfolio:" + name_); }
+  uint64_t hash() const override {
+    return std::hash<std::string>{}("pgfolio:" + name_);
+  }
 #endif
 
  private:

@@ -17,6 +17,30 @@ using Clock = std::chrono::steady_clock;
 
 // Peer data key marking a connection whose input is discarded until the client closes it.
 constexpr const char* kClosingKey = "pgfolio.closing";
+// Peer data key for the last bytes of the request head read so far (see head_ended).
+constexpr const char* kHeadTailKey = "pgfolio.head_tail";
+
+// Whether the blank line that ends a request head has arrived, looking at the new input
+// together with the last bytes of earlier input (kept in the peer's data). Pistache 0.0.5's
+// parser waits for more input when a request line has no spaces or a header line no colon,
+// and after its header timeout answers a plain-text 408: knowing the head is complete lets
+// such a request get its 400 problem at once.
+bool head_ended(const std::shared_ptr<Pistache::Tcp::Peer>& peer, const char* buffer,
+                size_t length) {
+  auto tail = std::static_pointer_cast<std::string>(peer->tryGetData(kHeadTailKey));
+  if (!tail) {
+    tail = std::make_shared<std::string>();
+    peer->putData(kHeadTailKey, tail);
+  }
+  std::string seen = *tail + std::string(buffer, length);
+  *tail = seen.substr(seen.size() > 3 ? seen.size() - 3 : 0);
+  return seen.find("\r\n\r\n") != std::string::npos || seen.find("\n\n") != std::string::npos;
+}
+
+void forget_head(const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
+  if (auto tail = std::static_pointer_cast<std::string>(peer->tryGetData(kHeadTailKey)))
+    tail->clear();
+}
 
 std::string lowercase(std::string text) {
   for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -57,9 +81,9 @@ struct SendOutcome {
 };
 
 // Writes `reply` with the headers every answer carries: X-Request-Id, CORS, Connection.
-SendOutcome send_reply(ResponseWriter& response, const Reply& reply,
-                       const std::string& request_id, const std::optional<std::string>& origin,
-                       const CorsPolicy& cors, bool keep_alive) {
+SendOutcome send_reply(ResponseWriter& response, const Reply& reply, const std::string& request_id,
+                       const std::optional<std::string>& origin, const CorsPolicy& cors,
+                       bool keep_alive) {
   set_header(response, "X-Request-Id", request_id);
   set_header(response, "Connection", keep_alive ? "keep-alive" : "close");
   if (!reply.is_preflight)
@@ -81,8 +105,7 @@ void record(ServerContext& context, const std::string& request_id, const std::st
 
 }  // namespace
 
-HttpHandler::HttpHandler(std::shared_ptr<ServerContext> context)
-    : context_(std::move(context)) {
+HttpHandler::HttpHandler(std::shared_ptr<ServerContext> context) : context_(std::move(context)) {
   setMaxRequestSize(context_->config.max_body_bytes + kHeaderAllowanceBytes);
 }
 
@@ -107,24 +130,34 @@ void HttpHandler::onInput(const char* buffer, size_t length,
                                  std::to_string(kHeaderAllowanceBytes) + " bytes)."));
       return;
     }
+    const bool ended = head_ended(peer, buffer, length);
     auto state = parser->parse();
+    const auto step = parser->step()->id();
+    if (state != Private::State::Done && ended &&
+        (step == Private::RequestLineStep::Id || step == Private::HeadersStep::Id)) {
+      reject_and_close(peer, request, request_line_read(),
+                       make_problem(ErrorCode::VALIDATION_ERROR,
+                                    "Malformed HTTP request: the request line or a header line "
+                                    "is not well formed."));
+      return;
+    }
     if (state != Private::State::Done) {
       // Headers complete and the body still coming: refuse an announced oversized body now
       // rather than buffering it first.
       if (parser->step()->id() == Private::BodyStep::Id) {
         auto declared = request.headers().tryGet<Pistache::Http::Header::ContentLength>();
         if (declared && declared->value() > max_body)
-          reject_and_close(peer, request, true,
-                           too_large("The body is " + std::to_string(declared->value()) +
-                                     " bytes; at most " + std::to_string(max_body) +
-                                     " are accepted."));
+          reject_and_close(
+              peer, request, true,
+              too_large("The body is " + std::to_string(declared->value()) + " bytes; at most " +
+                        std::to_string(max_body) + " are accepted."));
       }
       return;
     }
     if (request.body().size() > max_body) {  // e.g. chunked, with no Content-Length
-      reject_and_close(peer, request, true,
-                       too_large("The body is larger than " + std::to_string(max_body) +
-                                 " bytes."));
+      reject_and_close(
+          peer, request, true,
+          too_large("The body is larger than " + std::to_string(max_body) + " bytes."));
       return;
     }
 
@@ -132,12 +165,19 @@ void HttpHandler::onInput(const char* buffer, size_t length,
     peer->setIdle(false);  // a request is being served: Pistache's timeouts apply
     onRequest(request, std::move(response));
     parser->reset();
-  } catch (const std::exception& error) {
-    // Pistache's parser throws HttpError for a malformed request line or header and
-    // std::exceptions for malformed values (e.g. Content-Length: abc).
+    forget_head(peer);
+  } catch (const Pistache::Http::HttpError& error) {
+    // Pistache's parser throws HttpError for a malformed request line or header; its
+    // reason says what was wrong ("Unknown HTTP request method").
     reject_and_close(peer, request, request_line_read(),
                      make_problem(ErrorCode::VALIDATION_ERROR,
                                   std::string("Malformed HTTP request: ") + error.what()));
+  } catch (const std::exception&) {
+    // Other exceptions come from malformed values (Content-Length: -5 makes it try to
+    // reserve 2^64 bytes); their text is about the library, not the request.
+    reject_and_close(peer, request, request_line_read(),
+                     make_problem(ErrorCode::VALIDATION_ERROR,
+                                  "Malformed HTTP request: a header value is not valid."));
   }
 }
 
@@ -151,12 +191,11 @@ void HttpHandler::reject_and_close(const std::shared_ptr<Pistache::Tcp::Peer>& p
   reply.route_label = "none";
   mark_closing(peer);
   ResponseWriter response(partial_request.version(), transport(), this, peer);
-  SendOutcome outcome = send_reply(response, reply, request_id,
-                                   request_header(partial_request, "Origin"), context_->cors,
-                                   false);
+  SendOutcome outcome =
+      send_reply(response, reply, request_id, request_header(partial_request, "Origin"),
+                 context_->cors, false);
   close_after_send(std::move(outcome.sent), peer);
-  record(*context_, request_id,
-         request_line_read ? method_name(partial_request.method()) : "-",
+  record(*context_, request_id, request_line_read ? method_name(partial_request.method()) : "-",
          request_line_read ? path_of(partial_request) : "-", reply, outcome.body_bytes, start);
 }
 
@@ -191,34 +230,13 @@ void HttpHandler::onRequest(const Request& request, ResponseWriter response) {
   // While shutting down, tell keep-alive clients to reconnect (to the next instance).
   bool keep_alive = wants_keep_alive(request) && !context_->draining.load();
   auto peer = response.peer();
-  SendOutcome outcome =
-      send_reply(response, reply, request_id, origin, context_->cors, keep_alive);
+  SendOutcome outcome = send_reply(response, reply, request_id, origin, context_->cors, keep_alive);
   if (!keep_alive) {
     mark_closing(peer);
     close_after_send(std::move(outcome.sent), peer);
   }
-  record(*context_, request_id, method_name(request.method()), path, reply,
-         outcome.body_bytes, start);
-}
-
-void HttpHandler::onTimeout(const Request& request, ResponseWriter response) {
-  // 408 is a transport-level answer with no row in the error catalog; it keeps the
-  // problem+json shape with code REQUEST_TIMEOUT.
-  static const ErrorCatalogEntry kRequestTimeout{ErrorCode::VALIDATION_ERROR, "REQUEST_TIMEOUT",
-                                                 408, "", "Request timeout"};
-  Problem problem;
-  problem.entry = &kRequestTimeout;
-  problem.detail = "The request did not arrive completely in time.";
-  const std::string request_id = generate_request_id();
-  Reply reply = problem_reply(problem);
-  reply.route_label = "none";
-  auto peer = response.peer();
-  mark_closing(peer);
-  SendOutcome outcome = send_reply(response, reply, request_id, std::nullopt, context_->cors,
-                                   false);
-  close_after_send(std::move(outcome.sent), peer);
-  record(*context_, request_id, "-", "-", reply, outcome.body_bytes, Clock::now());
-  (void)request;
+  record(*context_, request_id, method_name(request.method()), path, reply, outcome.body_bytes,
+         start);
 }
 
 }  // namespace pgfolio::http

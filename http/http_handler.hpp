@@ -24,11 +24,6 @@ class HttpHandler : public Pistache::Http::Handler {
   void onRequest(const Pistache::Http::Request& request,
                  Pistache::Http::ResponseWriter response) override;
 
-  // Pistache calls this when a request's headers or body do not arrive in time; its own
-  // version answers plain text.
-  void onTimeout(const Pistache::Http::Request& request,
-                 Pistache::Http::ResponseWriter response) override;
-
  private:
   // Replaces Pistache's Http::Handler::onInput (a private virtual, which C++ still lets a
   // derived class override). Pistache's version answers an oversized request with a

@@ -51,8 +51,8 @@ std::string Metrics::render(const PoolStats& pool) const {
          "# TYPE pgfolio_http_requests_total counter\n";
   for (const auto& [key, count] : requests_) {
     const auto& [route, method, status] = key;
-    out << "pgfolio_http_requests_total{route=\"" << label(route) << "\",method=\""
-        << label(method) << "\",status=\"" << status << "\"} " << count << '\n';
+    out << "pgfolio_http_requests_total{route=\"" << label(route) << "\",method=\"" << label(method)
+        << "\",status=\"" << status << "\"} " << count << '\n';
   }
 
   out << "# HELP pgfolio_http_request_duration_seconds Time from a complete request to its "
@@ -65,10 +65,10 @@ std::string Metrics::render(const PoolStats& pool) const {
           << kBuckets[i] << "\"} " << histogram.bucket_counts[i] << '\n';
     out << "pgfolio_http_request_duration_seconds_bucket{" << route_label << ",le=\"+Inf\"} "
         << histogram.count << '\n';
-    out << "pgfolio_http_request_duration_seconds_sum{" << route_label << "} "
-        << histogram.sum << '\n';
-    out << "pgfolio_http_request_duration_seconds_count{" << route_label << "} "
-        << histogram.count << '\n';
+    out << "pgfolio_http_request_duration_seconds_sum{" << route_label << "} " << histogram.sum
+        << '\n';
+    out << "pgfolio_http_request_duration_seconds_count{" << route_label << "} " << histogram.count
+        << '\n';
   }
 
   out << "# HELP pgfolio_db_pool_size Maximum number of pooled database connections.\n"

@@ -13,9 +13,9 @@
 namespace pgfolio::http {
 
 struct PoolStats {
-  size_t size = 0;     // configured maximum
-  size_t open = 0;     // connections currently open (idle + in use)
-  size_t in_use = 0;   // leased to a request right now
+  size_t size = 0;    // configured maximum
+  size_t open = 0;    // connections currently open (idle + in use)
+  size_t in_use = 0;  // leased to a request right now
 };
 
 class Metrics {

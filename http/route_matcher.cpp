@@ -40,8 +40,10 @@ RouteMatch RouteMatcher::match(Pistache::Http::Method method, const std::string&
       const std::string& pattern = candidate.segments[i];
       if (is_parameter(pattern)) {
         // An empty segment ("/prices/") names no asset: it is a different, unknown path.
-        if (segments[i].empty()) same_shape = false;
-        else params[pattern.substr(1, pattern.size() - 2)] = segments[i];
+        if (segments[i].empty())
+          same_shape = false;
+        else
+          params[pattern.substr(1, pattern.size() - 2)] = segments[i];
       } else {
         same_shape = pattern == segments[i];
       }
@@ -57,8 +59,10 @@ RouteMatch RouteMatcher::match(Pistache::Http::Method method, const std::string&
     }
   }
 
-  if (result.route) result.outcome = RouteMatch::Outcome::kMatched;
-  else if (!result.allowed.empty()) result.outcome = RouteMatch::Outcome::kMethodNotAllowed;
+  if (result.route)
+    result.outcome = RouteMatch::Outcome::kMatched;
+  else if (!result.allowed.empty())
+    result.outcome = RouteMatch::Outcome::kMethodNotAllowed;
   return result;
 }
 

@@ -15,9 +15,9 @@ namespace pgfolio::http {
 struct RouteMatch {
   enum class Outcome { kMatched, kNotFound, kMethodNotAllowed };
   Outcome outcome = Outcome::kNotFound;
-  const Route* route = nullptr;                         // set when kMatched
+  const Route* route = nullptr;                        // set when kMatched
   std::map<std::string, std::string> raw_path_params;  // still percent-encoded
-  std::vector<Pistache::Http::Method> allowed;          // methods the path has (not OPTIONS)
+  std::vector<Pistache::Http::Method> allowed;         // methods the path has (not OPTIONS)
 };
 
 class RouteMatcher {

@@ -15,7 +15,8 @@ using Pistache::Http::Method;
 // so it is refused as malformed (400) before it costs a database round trip.
 constexpr size_t kAssetIdMaxLength = 32;
 constexpr const char* kAssetIdPattern = "^[A-Z0-9][A-Z0-9._-]{0,31}$";
-constexpr size_t kSearchQueryMaxLength = 200;
+// pgfolio.search_assets refuses longer text itself; refusing it here says so in OpenAPI.
+constexpr size_t kSearchQueryMaxLength = 100;
 
 std::vector<Route> build_table() {
   return {

@@ -26,7 +26,7 @@ struct RouteArg {
   ArgSource source;
   std::string name;
   bool required;
-  size_t max_length;  // in bytes after percent-decoding; ignored for the body
+  size_t max_length;  // in characters after percent-decoding; ignored for the body
   std::string description;
   // ECMAScript regular expression the whole decoded value must match (anchored with ^ and
   // $, as OpenAPI shows it); empty for any text. Ignored for the body.

@@ -69,6 +69,13 @@ bool is_valid_utf8(std::string_view text) {
   return true;
 }
 
+size_t utf8_length(std::string_view text) {
+  size_t count = 0;
+  for (char c : text)
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++count;  // not a continuation byte
+  return count;
+}
+
 std::optional<std::string> parameter_text_problem(std::string_view text) {
   if (!is_valid_utf8(text)) return "is not valid UTF-8";
   for (char c : text) {

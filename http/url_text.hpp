@@ -15,6 +15,9 @@ std::optional<std::string> percent_decode(std::string_view text, bool plus_is_sp
 
 bool is_valid_utf8(std::string_view text);
 
+// Code points in `text`, which must be valid UTF-8.
+size_t utf8_length(std::string_view text);
+
 // Why `text` cannot be a parameter value, or nullopt when it can: valid UTF-8 without NUL
 // or other control characters.
 std::optional<std::string> parameter_text_problem(std::string_view text);
