@@ -102,4 +102,8 @@ $$;
 
 COMMIT;
 
-SELECT cron.schedule('pgfolio-demo-price-mover', '* * * * *', 'SELECT pgfolio_demo.move_prices()');
+-- Not named 'pgfolio-*': those names belong to pgfolio's own jobs, which
+-- pgfolio.unschedule_jobs() removes. Its former name, which had that prefix, is dropped from
+-- clusters set up before the rename.
+SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname = 'pgfolio-demo-price-mover';
+SELECT cron.schedule('demo-price-mover', '* * * * *', 'SELECT pgfolio_demo.move_prices()');

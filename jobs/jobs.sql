@@ -101,5 +101,11 @@ BEGIN
 END
 $$;
 
-GRANT EXECUTE ON FUNCTION job_definitions(), run_job(text), schedule_jobs(), unschedule_jobs()
-  TO pgfolio_admin;
+-- require_pg_cron too: schedule_jobs and unschedule_jobs run as their caller.
+GRANT EXECUTE ON FUNCTION job_definitions(), run_job(text), require_pg_cron(), schedule_jobs(),
+  unschedule_jobs() TO pgfolio_admin;
+
+-- The end of the install script (the Makefile assembles jobs/ after sql/): every function of
+-- the script is created and granted by now, and none may stay executable by PUBLIC, which
+-- PostgreSQL grants by default. tests/sql/01-schema.sql checks it.
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA @extschema@ FROM PUBLIC;

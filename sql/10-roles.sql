@@ -14,5 +14,6 @@ END
 $roles$;
 
 GRANT USAGE ON SCHEMA @extschema@ TO pgfolio_api, pgfolio_analyst, pgfolio_admin;
--- Functions are not executable by PUBLIC by default in pgfolio; each is granted explicitly.
-ALTER DEFAULT PRIVILEGES IN SCHEMA @extschema@ REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
+-- No pgfolio function is executable by PUBLIC; each is granted explicitly to the roles that
+-- need it. The REVOKE that enforces it ends the script (jobs/jobs.sql, assembled last): per-
+-- schema default privileges can only add to the global ones, so they cannot do it here.

@@ -48,7 +48,7 @@ BEGIN
     PERFORM raise_error('VALIDATION_ERROR', 'q is longer than 100 characters',
                         jsonb_build_object('field', 'q'));
   END IF;
-  IF max_rows NOT BETWEEN 1 AND 500 THEN
+  IF max_rows IS NULL OR max_rows NOT BETWEEN 1 AND 500 THEN
     PERFORM raise_error('VALIDATION_ERROR', 'max_rows must be between 1 and 500',
                         jsonb_build_object('field', 'max_rows'));
   END IF;
@@ -69,37 +69,67 @@ BEGIN
 END
 $$;
 
--- Reads a required decimal field of a batch row; names the row and field when it is wrong.
--- JSON numbers are accepted exactly as written (jsonb keeps numerics exact), strings must
--- be plain decimals.
-CREATE FUNCTION batch_decimal(batch_row jsonb, idx integer, field text) RETURNS numeric
+-- Reads a required text field of a batch row: a JSON string of 1 to max_length characters.
+-- Names the row and field when it is wrong.
+CREATE FUNCTION batch_text(batch_row jsonb, idx integer, field text, max_length integer)
+RETURNS text
 LANGUAGE plpgsql IMMUTABLE SET search_path = @extschema@, pg_temp
 AS $$
 DECLARE
   v jsonb := batch_row -> field;
 BEGIN
-  IF v IS NULL OR jsonb_typeof(v) NOT IN ('string', 'number')
-     OR (jsonb_typeof(v) = 'string' AND NOT (v #>> '{}') ~ '^[+-]?[0-9]{1,20}(\.[0-9]{1,12})?$')
+  IF jsonb_typeof(v) IS DISTINCT FROM 'string' OR length(v #>> '{}') NOT BETWEEN 1 AND max_length
   THEN
     PERFORM raise_error('VALIDATION_ERROR',
-      format('row %s: %s must be a decimal string', idx, field),
+      format('row %s: %s must be a string of 1 to %s characters', idx, field, max_length),
+      jsonb_build_object('row', idx, 'field', field));
+  END IF;
+  RETURN v #>> '{}';
+END
+$$;
+
+-- Reads a required decimal field of a batch row, a JSON string or number, with at most
+-- int_digits integer and scale fractional digits: what its column stores, so that a value is
+-- never silently rounded or overflows anonymously. Numbers are checked exactly as written
+-- (jsonb keeps them exact); names the row and field when it is wrong.
+CREATE FUNCTION batch_decimal(batch_row jsonb, idx integer, field text, int_digits integer,
+                              scale integer) RETURNS numeric
+LANGUAGE plpgsql IMMUTABLE SET search_path = @extschema@, pg_temp
+AS $$
+DECLARE
+  v jsonb := batch_row -> field;
+BEGIN
+  IF jsonb_typeof(v) IS NULL OR jsonb_typeof(v) NOT IN ('string', 'number')
+     OR NOT (v #>> '{}') ~ format('^[+-]?[0-9]{1,%s}(\.[0-9]{1,%s})?$', int_digits, scale)
+  THEN
+    PERFORM raise_error('VALIDATION_ERROR',
+      format('row %s: %s must be a decimal with at most %s integer and %s fractional digits',
+             idx, field, int_digits, scale),
       jsonb_build_object('row', idx, 'field', field));
   END IF;
   RETURN (v #>> '{}')::numeric;
 END
 $$;
 
+-- Reads a required time of a batch row: an ISO 8601 string with a time zone (Z or an offset),
+-- so that its instant never depends on the session's TimeZone, and never PostgreSQL's special
+-- words ('now', 'epoch', 'infinity'): an infinite asOf would pin a price forever.
 CREATE FUNCTION batch_timestamp(batch_row jsonb, idx integer, field text) RETURNS timestamptz
 LANGUAGE plpgsql STABLE SET search_path = @extschema@, pg_temp
 AS $$
 BEGIN
-  IF jsonb_typeof(batch_row -> field) IS DISTINCT FROM 'string' THEN
-    PERFORM raise_error('VALIDATION_ERROR', format('row %s: %s must be a timestamp', idx, field),
-                        jsonb_build_object('row', idx, 'field', field));
+  IF jsonb_typeof(batch_row -> field) IS DISTINCT FROM 'string'
+     OR NOT (batch_row ->> field) ~ ('^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}'
+                                     '(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)$')
+  THEN
+    PERFORM raise_error('VALIDATION_ERROR',
+      format('row %s: %s must be an ISO 8601 time with a time zone, like 2026-11-01T10:00:00Z',
+             idx, field),
+      jsonb_build_object('row', idx, 'field', field));
   END IF;
   RETURN (batch_row ->> field)::timestamptz;
 EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
-  PERFORM raise_error('VALIDATION_ERROR', format('row %s: %s is not a timestamp', idx, field),
+  PERFORM raise_error('VALIDATION_ERROR', format('row %s: %s is not a valid time', idx, field),
                       jsonb_build_object('row', idx, 'field', field));
   RETURN NULL;
 END
@@ -127,8 +157,11 @@ DECLARE
   r jsonb;
   idx integer := 0;
   v_asset assets;
+  v_currency text;
   v_price numeric;
+  v_source text;
   v_as_of timestamptz;
+  v_change numeric;
 BEGIN
   PERFORM require_batch(batch, 10000);
   FOR r IN SELECT value FROM jsonb_array_elements(batch) LOOP
@@ -137,34 +170,36 @@ BEGIN
       PERFORM raise_error('VALIDATION_ERROR', format('row %s is not an object', idx),
                           jsonb_build_object('row', idx));
     END IF;
-    SELECT * INTO v_asset FROM assets WHERE id = r ->> 'assetId';
+    SELECT * INTO v_asset FROM assets WHERE id = batch_text(r, idx, 'assetId', 32);
     IF NOT FOUND THEN
       PERFORM raise_error('NOT_FOUND', format('row %s: unknown asset %s', idx, r ->> 'assetId'),
                           jsonb_build_object('row', idx, 'assetId', r ->> 'assetId'));
     END IF;
-    IF r ->> 'currency' IS DISTINCT FROM v_asset.quote_currency THEN
+    v_currency := batch_text(r, idx, 'currency', 5);
+    IF v_currency <> v_asset.quote_currency THEN
       PERFORM raise_error('VALIDATION_ERROR',
         format('row %s: %s is quoted in %s, not %s', idx, v_asset.id, v_asset.quote_currency,
-               coalesce(r ->> 'currency', 'null')),
+               v_currency),
         jsonb_build_object('row', idx, 'field', 'currency'));
     END IF;
-    v_price := batch_decimal(r, idx, 'price');
+    -- Limits: the columns' numeric(30, 10) and numeric(12, 4).
+    v_price := batch_decimal(r, idx, 'price', 20, 10);
     IF v_price <= 0 THEN
       PERFORM raise_error('VALIDATION_ERROR', format('row %s: price must be positive', idx),
                           jsonb_build_object('row', idx, 'field', 'price'));
     END IF;
-    IF length(r ->> 'source') NOT BETWEEN 1 AND 64 OR r ->> 'source' IS NULL THEN
-      PERFORM raise_error('VALIDATION_ERROR', format('row %s: source is required', idx),
-                          jsonb_build_object('row', idx, 'field', 'source'));
-    END IF;
+    v_source := batch_text(r, idx, 'source', 64);
     v_as_of := batch_timestamp(r, idx, 'asOf');
+    IF coalesce(jsonb_typeof(r -> 'change24hPercent'), 'null') <> 'null' THEN
+      v_change := batch_decimal(r, idx, 'change24hPercent', 8, 4);
+    ELSE
+      v_change := NULL;
+    END IF;
     INSERT INTO price_history (asset_id, at, close, source)
-    VALUES (v_asset.id, v_as_of, v_price, r ->> 'source')
+    VALUES (v_asset.id, v_as_of, v_price, v_source)
     ON CONFLICT (asset_id, at) DO UPDATE SET close = excluded.close, source = excluded.source;
     INSERT INTO prices AS p (asset_id, price, currency, source, as_of, change_24h_pct, updated_at)
-    VALUES (v_asset.id, v_price, v_asset.quote_currency, r ->> 'source', v_as_of,
-            CASE WHEN r ? 'change24hPercent' THEN batch_decimal(r, idx, 'change24hPercent') END,
-            now())
+    VALUES (v_asset.id, v_price, v_asset.quote_currency, v_source, v_as_of, v_change, now())
     ON CONFLICT (asset_id) DO UPDATE
       SET price = excluded.price, source = excluded.source, as_of = excluded.as_of,
           change_24h_pct = excluded.change_24h_pct, updated_at = now()
@@ -181,7 +216,10 @@ AS $$
 DECLARE
   r jsonb;
   idx integer := 0;
+  v_base text;
+  v_quote text;
   v_rate numeric;
+  v_source text;
   v_as_of timestamptz;
 BEGIN
   PERFORM require_batch(batch, 10000);
@@ -191,31 +229,30 @@ BEGIN
       PERFORM raise_error('VALIDATION_ERROR', format('row %s is not an object', idx),
                           jsonb_build_object('row', idx));
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM currencies WHERE code = r ->> 'base')
-       OR NOT EXISTS (SELECT 1 FROM currencies WHERE code = r ->> 'quote') THEN
+    v_base := batch_text(r, idx, 'base', 5);
+    v_quote := batch_text(r, idx, 'quote', 5);
+    IF NOT EXISTS (SELECT 1 FROM currencies WHERE code = v_base)
+       OR NOT EXISTS (SELECT 1 FROM currencies WHERE code = v_quote) THEN
       PERFORM raise_error('NOT_FOUND',
-        format('row %s: unknown currency pair %s/%s', idx, r ->> 'base', r ->> 'quote'),
-        jsonb_build_object('row', idx, 'base', r ->> 'base', 'quote', r ->> 'quote'));
+        format('row %s: unknown currency pair %s/%s', idx, v_base, v_quote),
+        jsonb_build_object('row', idx, 'base', v_base, 'quote', v_quote));
     END IF;
-    IF r ->> 'base' = r ->> 'quote' THEN
+    IF v_base = v_quote THEN
       PERFORM raise_error('VALIDATION_ERROR', format('row %s: base and quote are the same', idx),
                           jsonb_build_object('row', idx));
     END IF;
-    v_rate := batch_decimal(r, idx, 'rate');
+    v_rate := batch_decimal(r, idx, 'rate', 18, 12);  -- the column's numeric(30, 12)
     IF v_rate <= 0 THEN
       PERFORM raise_error('VALIDATION_ERROR', format('row %s: rate must be positive', idx),
                           jsonb_build_object('row', idx, 'field', 'rate'));
     END IF;
-    IF length(r ->> 'source') NOT BETWEEN 1 AND 64 OR r ->> 'source' IS NULL THEN
-      PERFORM raise_error('VALIDATION_ERROR', format('row %s: source is required', idx),
-                          jsonb_build_object('row', idx, 'field', 'source'));
-    END IF;
+    v_source := batch_text(r, idx, 'source', 64);
     v_as_of := batch_timestamp(r, idx, 'asOf');
     INSERT INTO fx_rate_history (base, quote, at, rate, source)
-    VALUES (r ->> 'base', r ->> 'quote', v_as_of, v_rate, r ->> 'source')
+    VALUES (v_base, v_quote, v_as_of, v_rate, v_source)
     ON CONFLICT (base, quote, at) DO UPDATE SET rate = excluded.rate, source = excluded.source;
     INSERT INTO fx_rates AS f (base, quote, rate, source, as_of, updated_at)
-    VALUES (r ->> 'base', r ->> 'quote', v_rate, r ->> 'source', v_as_of, now())
+    VALUES (v_base, v_quote, v_rate, v_source, v_as_of, now())
     ON CONFLICT (base, quote) DO UPDATE
       SET rate = excluded.rate, source = excluded.source, as_of = excluded.as_of, updated_at = now()
       WHERE f.as_of <= excluded.as_of;
@@ -224,6 +261,7 @@ BEGIN
 END
 $$;
 
-GRANT EXECUTE ON FUNCTION list_prices(), get_price(text), search_assets(text, integer)
-  TO pgfolio_api, pgfolio_analyst, pgfolio_admin;
+-- price_json too: list_prices and get_price run as their caller.
+GRANT EXECUTE ON FUNCTION price_json(assets, prices), list_prices(), get_price(text),
+  search_assets(text, integer) TO pgfolio_api, pgfolio_analyst, pgfolio_admin;
 GRANT EXECUTE ON FUNCTION upsert_prices(jsonb), upsert_fx_rates(jsonb) TO pgfolio_admin;

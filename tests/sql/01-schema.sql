@@ -1,6 +1,6 @@
 -- Schema invariants: the constraints that keep stored state valid whatever writes it.
 BEGIN;
-SELECT plan(21);
+SELECT plan(23);
 \ir fixtures.psql
 
 SELECT has_table('pgfolio', t, 'table pgfolio.' || t || ' exists')
@@ -36,6 +36,20 @@ SELECT throws_ok($$UPDATE pgfolio.prices SET currency = 'USD' WHERE asset_id = '
 SELECT throws_ok($$INSERT INTO pgfolio.assets (id, symbol, name, asset_class, quote_currency, layer)
   VALUES ('T-BAD', 'X', 'x', 'STOCK', 'INR', 'MIDDLE')$$, '23514', NULL,
   'layers are FOUNDATION, GROWTH or UPSIDE');
+
+-- PostgreSQL lets PUBLIC execute every new function; pgfolio revokes that and grants each
+-- function to the roles that need it.
+SELECT is_empty($$SELECT p.oid::regprocedure FROM pg_proc p
+                  WHERE p.pronamespace = 'pgfolio'::regnamespace
+                    AND has_function_privilege('public', p.oid, 'EXECUTE')$$,
+  'no pgfolio function is executable by PUBLIC');
+SELECT is_empty($$SELECT p.oid::regprocedure FROM pg_proc p
+                  WHERE p.pronamespace = 'pgfolio'::regnamespace
+                    AND p.proname IN ('upsert_prices', 'upsert_fx_rates', 'run_job',
+                                      'schedule_jobs', 'unschedule_jobs')
+                    AND (has_function_privilege('pgfolio_api', p.oid, 'EXECUTE')
+                         OR has_function_privilege('pgfolio_analyst', p.oid, 'EXECUTE'))$$,
+  'the administrator functions are not executable by pgfolio_api or pgfolio_analyst');
 
 SELECT * FROM finish();
 ROLLBACK;
