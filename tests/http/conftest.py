@@ -1,0 +1,92 @@
+"""Fixtures for the HTTP end-to-end suite. The server under test is the pgfolio-http that
+`make test` (or `make run`) started; see support.load_settings for the variables read.
+
+Test data: assets whose ids start with HT- and prices with source 'http-test', created here
+through pgfolio.upsert_prices and removed afterwards. Demo prices are never asserted on:
+a pg_cron job moves them every minute.
+"""
+
+import json
+
+import psycopg2
+import pytest
+
+import support
+
+# The assets the suite owns. Prices are strings on purpose: they go to SQL as jsonb text and
+# must come back as exactly these decimal strings (trailing zeros trimmed), which a float on
+# the way would break (the long one has 29 significant digits).
+TEST_ASSETS = [
+    # id, symbol, name, class, currency, layer, min trade, quantity decimals, active
+    ("HT-ALPHA", "HTALPHA", "HTTP Test Alpha Industries", "STOCK", "INR", "GROWTH", "100.50", 0,
+     True),
+    ("HT-BETA", "HTBETA", "HTTP Test Beta Coin", "CRYPTO", "USD", "UPSIDE", "0", 8, True),
+    ("HT-GAMMA", "HTGAMMA", "HTTP Test Gamma Delisted", "STOCK", "INR", "GROWTH", "0", 0,
+     False),
+]
+TEST_PRICES = [
+    {"assetId": "HT-ALPHA", "price": "1234.5600", "currency": "INR", "source": "http-test",
+     "asOf": "2026-01-02T03:04:05.123456Z", "change24hPercent": "-1.2500"},
+    {"assetId": "HT-BETA", "price": "12345678901234567890.123456789", "currency": "USD",
+     "source": "http-test", "asOf": "2026-01-02T03:04:05Z"},
+    {"assetId": "HT-GAMMA", "price": "7", "currency": "INR", "source": "http-test",
+     "asOf": "2026-01-02T03:04:05Z"},
+]
+
+
+@pytest.fixture(scope="session")
+def settings() -> support.Settings:
+    return support.load_settings()
+
+
+@pytest.fixture(scope="session")
+def client(settings) -> support.Client:
+    client = support.Client(settings.http_url)
+    try:
+        health = client.get("/healthz")
+    except OSError as error:
+        pytest.fail(f"pgfolio-http does not answer at {settings.http_url}: {error}")
+    assert health.status == 200, health
+    return client
+
+
+def _connect(dsn: str):
+    connection = psycopg2.connect(dsn, connect_timeout=5)
+    connection.autocommit = True
+    return connection
+
+
+@pytest.fixture(scope="session")
+def db(settings):
+    """Superuser connection to the main database (autocommit)."""
+    connection = _connect(settings.test_dsn)
+    yield connection
+    connection.close()
+
+
+def _delete_test_data(cursor):
+    cursor.execute("DELETE FROM pgfolio.price_history WHERE asset_id LIKE 'HT-%'")
+    cursor.execute("DELETE FROM pgfolio.prices WHERE asset_id LIKE 'HT-%'")
+    cursor.execute("DELETE FROM pgfolio.assets WHERE id LIKE 'HT-%'")
+
+
+@pytest.fixture(scope="session")
+def market_data(db):
+    """Creates the HT- assets and their prices; idempotent (a crashed earlier run's rows
+    are removed first) and cleaned up at the end."""
+    with db.cursor() as cursor:
+        _delete_test_data(cursor)
+        for (asset_id, symbol, name, asset_class, currency, layer, min_trade, decimals,
+             active) in TEST_ASSETS:
+            cursor.execute(
+                """INSERT INTO pgfolio.assets (id, symbol, name, asset_class, quote_currency,
+                                               layer, min_trade_amount, quantity_decimals,
+                                               active)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+                (asset_id, symbol, name, asset_class, currency, layer, min_trade, decimals,
+                 active))
+        cursor.execute("SELECT pgfolio.upsert_prices(%s::jsonb)", (json.dumps(TEST_PRICES),))
+        assert cursor.fetchone()[0] == len(TEST_PRICES)
+    yield {row["assetId"]: row for row in TEST_PRICES}
+    with db.cursor() as cursor:
+        _delete_test_data(cursor)
