@@ -1,0 +1,125 @@
+"""The route table (`pgfolio-http --routes`), the served OpenAPI document and the live
+server agree: every row is documented with its method, every documented operation is a row,
+and every row is routed (answers something other than 404/405 for its method)."""
+
+import json
+import re
+import subprocess
+
+import pytest
+
+# A value per path parameter that names something that exists (the HT- test data), so a
+# routed request cannot be mistaken for an unrouted one by its 404. A new path parameter
+# needs an entry here.
+PATH_EXAMPLES = {"assetId": "HT-ALPHA"}
+# A body that passes the shape checks, per body shape.
+BODY_EXAMPLES = {"array": b"[]", "object": b"{}"}
+
+
+@pytest.fixture(scope="module")
+def routes(settings):
+    # No database and no configuration: the table is static, so tooling can read it anywhere.
+    result = subprocess.run([str(settings.binary), "--routes"], capture_output=True,
+                            timeout=10, env={"PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    table = json.loads(result.stdout)
+    assert isinstance(table, list) and table
+    return table
+
+
+@pytest.fixture(scope="module")
+def openapi(client):
+    response = client.get("/api/v1/openapi.json")
+    assert response.status == 200
+    return response.json()
+
+
+def operations(document):
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            yield path, method.upper(), operation
+
+
+def test_table_rows_are_complete(routes):
+    seen = set()
+    for row in routes:
+        key = (row["method"], row["path"])
+        assert key not in seen, key
+        seen.add(key)
+        assert row["path"].startswith("/")
+        assert (row["sqlFunction"] is None) != (row["builtin"] is None), row
+        if row["sqlFunction"]:
+            assert re.fullmatch(r"pgfolio\.[a-z_][a-z0-9_]*", row["sqlFunction"])
+        assert row["auth"] in ("none", "user", "admin")
+        params = set(re.findall(r"\{([^}]+)\}", row["path"]))
+        assert params == {a["name"] for a in row["args"] if a["in"] == "path"}, row
+        assert (row["body"] != "none") == any(a["in"] == "body" for a in row["args"]), row
+        assert row["path"].startswith("/api/v1/") or row["path"] in ("/healthz", "/readyz",
+                                                                    "/metrics")
+
+
+def test_every_route_is_in_openapi(routes, openapi):
+    for row in routes:
+        path_item = openapi["paths"].get(row["path"])
+        assert path_item is not None, f"{row['path']} missing from openapi.json"
+        operation = path_item.get(row["method"].lower())
+        assert operation is not None, f"{row['method']} {row['path']} missing from openapi.json"
+        assert operation["x-pgfolio-auth"] == row["auth"]
+        assert operation.get("x-pgfolio-sql-function") == row["sqlFunction"]
+        assert str(row["successStatus"]) in operation["responses"]
+        documented = {(p["name"], p["in"]): p for p in operation.get("parameters", [])}
+        for arg in row["args"]:
+            if arg["in"] == "body":
+                assert operation["requestBody"]["required"] is True
+                assert "application/json" in operation["requestBody"]["content"]
+                continue
+            parameter = documented.pop((arg["name"], arg["in"]))
+            assert parameter["required"] == arg["required"]
+            assert parameter["schema"]["maxLength"] == arg["maxLength"]
+            assert parameter["schema"].get("pattern") == arg.get("pattern")
+        assert not documented, f"undocumented-in-table parameters {documented}"
+        if row["auth"] != "none":
+            assert "401" in operation["responses"] and operation.get("security")
+
+
+def test_every_openapi_operation_is_a_route(routes, openapi):
+    table = {(row["method"], row["path"]) for row in routes}
+    for path, method, _ in operations(openapi):
+        assert (method, path) in table, f"openapi.json documents {method} {path}, not routed"
+
+
+def test_every_route_is_live(routes, client, market_data):
+    for row in routes:
+        path = row["path"]
+        for name in re.findall(r"\{([^}]+)\}", path):
+            assert name in PATH_EXAMPLES, f"add an example value for path parameter {name}"
+            path = path.replace("{" + name + "}", PATH_EXAMPLES[name])
+        headers, body = {}, None
+        if row["body"] != "none":
+            headers["Content-Type"] = "application/json"
+            body = BODY_EXAMPLES[row["body"]]
+        elif row["method"] in ("POST", "PUT", "PATCH"):
+            body = b""
+        response = client.request(row["method"], path, headers=headers, body=body)
+        assert response.status not in (404, 405), (row["method"], path, response.body[:200])
+        if row["auth"] == "none":
+            assert response.status == row["successStatus"], (row["method"], path)
+            media_type = row["responseMediaType"].split(";")[0]
+            assert response.media_type == media_type
+        else:
+            assert response.status == 401
+
+
+def test_routes_option_needs_no_configuration(settings):
+    # A bad variable would stop the server, but not the table dump.
+    result = subprocess.run([str(settings.binary), "--routes"], capture_output=True, timeout=10,
+                            env={"PGFOLIO_HTTP_PORT": "abc"})
+    assert result.returncode == 0
+    json.loads(result.stdout)
+
+
+def test_unknown_option_is_refused(settings):
+    result = subprocess.run([str(settings.binary), "--no-such-option"], capture_output=True,
+                            timeout=10)
+    assert result.returncode != 0
+    assert b"--no-such-option" in result.stderr
