@@ -12,7 +12,7 @@ SELECT is((SELECT count(*) FROM pgfolio.holdings), 0::bigint, '... and no holdin
 SELECT throws_ok($$SELECT pgfolio.portfolio_valuation('a1000000-0000-4000-8000-00000000000a')$$,
   'PF404', NULL, '... and cannot value a portfolio');
 
-SELECT set_config('pgfolio.acting_user', 'a0000000-0000-4000-8000-00000000000a', true);
+SELECT set_config('pgfolio.acting_user', 'a0000000-0000-4000-8000-00000000000a', true) \g /dev/null
 SELECT results_eq($$SELECT id FROM pgfolio.portfolios$$,
   $$VALUES ('a1000000-0000-4000-8000-00000000000a'::uuid)$$,
   'acting as A, pgfolio_api sees exactly A''s portfolio');

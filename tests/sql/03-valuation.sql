@@ -136,7 +136,7 @@ SELECT is_empty($$SELECT * FROM pgfolio.portfolio_values('{}'::uuid[])$$,
 
 -- Row-level security applies to every form (the functions run as the caller).
 SET LOCAL ROLE pgfolio_api;
-SELECT set_config('pgfolio.acting_user', 'c0000000-0000-4000-8000-00000000000c', true);
+SELECT set_config('pgfolio.acting_user', 'c0000000-0000-4000-8000-00000000000c', true) \g /dev/null
 SELECT set_eq($$SELECT portfolio_id, base_currency, cash::text, holdings_value::text,
                        total_value::text FROM pgfolio.portfolio_values()$$,
   :'single_valuations',
@@ -214,7 +214,7 @@ SELECT is((SELECT count(*) FROM pgfolio.holdings
 INSERT INTO pgfolio.holdings (portfolio_id, asset_id, quantity, average_cost)
 VALUES ('b1000000-0000-4000-8000-00000000000b', 'T-JPY', 1, 1);
 SELECT pgfolio.upsert_fx_rates('[{"base": "JPY", "quote": "INR", "rate": "0.55", "source": "t",
-  "asOf": "2026-11-01T00:00:00Z"}]');
+  "asOf": "2026-11-01T00:00:00Z"}]') \g /dev/null
 SELECT is(pgfolio.portfolio_value('b1000000-0000-4000-8000-00000000000b')::text, '11100.00',
   'with a JPY/INR rate the JPY holding is converted (50 + 10500 + 1 × 1000 × 0.55)');
 
