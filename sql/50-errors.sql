@@ -19,12 +19,15 @@ LANGUAGE plpgsql STABLE SET search_path = @extschema@, pg_temp
 AS $$
 DECLARE
   state text;
+  fallback text;
 BEGIN
-  SELECT e.sqlstate INTO state FROM @extschema@.error_catalog e WHERE e.code = raise_error.code;
+  SELECT e.sqlstate, e.title INTO state, fallback
+  FROM @extschema@.error_catalog e WHERE e.code = raise_error.code;
   IF state IS NULL THEN
     RAISE EXCEPTION 'pgfolio: unknown error code %', code USING ERRCODE = 'PF500';
   END IF;
-  RAISE EXCEPTION USING ERRCODE = state, MESSAGE = message,
+  -- A NULL message would make RAISE fail with its own error instead: the title stands in.
+  RAISE EXCEPTION USING ERRCODE = state, MESSAGE = coalesce(message, fallback),
     DETAIL = coalesce(details, '{}'::jsonb)::text;
 END
 $$;
