@@ -107,7 +107,17 @@ DbResult Database::ping(const std::string& request_id) {
 
 DbResult Database::run_transaction(const Work& work, const RequestIdentity& identity,
                                    const std::string& request_id) {
-  bool replaced_stale_connection = false;
+  // Idle pooled connections die together with a database restart, so a request may meet
+  // several dead ones in a row; each is discarded, and the bound (every pooled connection
+  // once) keeps a connection that breaks again and again from looping forever.
+  size_t stale_connections_replaced = 0;
+  const size_t max_stale_replacements = pool_.stats().size;
+  auto replace_stale = [&](const std::optional<ConnectionPool::Lease>& lease) {
+    if (!lease || !lease->was_reused() || stale_connections_replaced >= max_stale_replacements)
+      return false;
+    ++stale_connections_replaced;
+    return true;
+  };
   for (int attempt = 0;; ++attempt) {
     std::optional<ConnectionPool::Lease> lease;
     std::optional<SqlFailure> failure;
@@ -139,9 +149,8 @@ DbResult Database::run_transaction(const Work& work, const RequestIdentity& iden
       if (lease) lease->discard();
       metrics_.count_db_error("connection");
       // An idle pooled connection may have died with a database restart. The server rolled
-      // back whatever this transaction did, so one run on a fresh connection is safe.
-      if (lease && lease->was_reused() && !replaced_stale_connection) {
-        replaced_stale_connection = true;
+      // back whatever this transaction did, so running it on another connection is safe.
+      if (replace_stale(lease)) {
         --attempt;
         continue;
       }
@@ -177,9 +186,7 @@ DbResult Database::run_transaction(const Work& work, const RequestIdentity& iden
       backoff(attempt);
       continue;
     }
-    if (lease && lease->was_reused() && is_connection_loss_sqlstate(sqlstate) &&
-        !replaced_stale_connection) {
-      replaced_stale_connection = true;
+    if (is_connection_loss_sqlstate(sqlstate) && replace_stale(lease)) {
       lease.reset();
       --attempt;
       continue;
