@@ -7,12 +7,7 @@ a pg_cron job moves them every minute.
 """
 
 import json
-import os
-import signal
-import socket
-import subprocess
 
-import psycopg2
 import pytest
 
 import support
@@ -54,16 +49,10 @@ def client(settings) -> support.Client:
     return client
 
 
-def _connect(dsn: str):
-    connection = psycopg2.connect(dsn, connect_timeout=5)
-    connection.autocommit = True
-    return connection
-
-
 @pytest.fixture(scope="session")
 def db(settings):
     """Superuser connection to the main database (autocommit)."""
-    connection = _connect(settings.test_dsn)
+    connection = support.connect(settings.test_dsn)
     yield connection
     connection.close()
 
@@ -96,90 +85,9 @@ def market_data(db):
         _delete_test_data(cursor)
 
 
-class ServerProcess:
-    """A pgfolio-http the tests start themselves (never the main one)."""
-
-    def __init__(self, binary, port: int, database_url: str, log_path, extra_env=None):
-        self.port = port
-        self.log_path = log_path
-        self.url = f"http://127.0.0.1:{port}"
-        self.client = support.Client(self.url, timeout=20)
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-               "PGFOLIO_DATABASE_URL": database_url,
-               "PGFOLIO_HTTP_ADDRESS": "127.0.0.1",
-               "PGFOLIO_HTTP_PORT": str(port),
-               "PGFOLIO_CORS_ORIGINS": support.ALLOWED_ORIGIN}
-        env.update(extra_env or {})
-        self._log = open(log_path, "ab")
-        self.process = subprocess.Popen([str(binary)], env=env, stdout=self._log,
-                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        self.pid = self.process.pid
-
-    def wait_ready(self, timeout: float = 15):
-        def ready():
-            assert self.process.poll() is None, f"pgfolio-http exited: {self.log_text()}"
-            try:
-                return self.client.get("/readyz").status == 200
-            except OSError:
-                return False
-        support.wait_until(ready, timeout, interval=0.1, what=f"{self.url}/readyz")
-
-    def log_text(self) -> str:
-        self._log.flush()
-        with open(self.log_path, "rb") as log:
-            return log.read().decode("utf-8", "replace")
-
-    def stop(self, sig=signal.SIGTERM, timeout: float = 15):
-        """Sends `sig` and returns the exit code (killing it if it does not exit)."""
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
-        return self.process.returncode
-
-
-class OutageCluster:
-    """A throwaway PostgreSQL cluster of its own (scripts/cluster.sh, on the outage port)
-    with the pgfolio database set up by scripts/lib.sh's setup_database."""
-
-    def __init__(self, settings: support.Settings):
-        self.settings = settings
-        self.port = settings.outage_pgport
-        self.data = f"/var/tmp/pgfolio-outage-{self.port}"
-        # Never the main cluster: different port, different data directory.
-        assert self.port != settings.pgport and self.data != settings.data
-        assert settings.outage_http_port != settings.http_port
-        self.env = dict(os.environ, PGFOLIO_PGPORT=str(self.port), PGFOLIO_DATA=self.data)
-        self.dsn = f"host=127.0.0.1 port={self.port} user=postgres dbname=pgfolio"
-        self.database_url = f"postgresql://pgfolio_http@127.0.0.1:{self.port}/pgfolio"
-
-    def _run(self, *command, timeout=120):
-        result = subprocess.run(command, env=self.env, cwd=self.settings.root,
-                                capture_output=True, timeout=timeout)
-        assert result.returncode == 0, (command, result.stdout[-2000:], result.stderr[-2000:])
-
-    def cluster(self, action: str):
-        self._run(str(self.settings.root / "scripts" / "cluster.sh"), action)
-
-    def set_up(self):
-        with socket.socket() as probe:
-            probe.settimeout(1)
-            if probe.connect_ex(("127.0.0.1", self.port)) == 0:
-                pytest.fail(f"PGFOLIO_OUTAGE_PGPORT {self.port} is in use")
-        self.cluster("destroy")  # what a crashed earlier run may have left
-        self._run("bash", "-c", 'source scripts/lib.sh && setup_database')
-
-    def connect(self):
-        return _connect(self.dsn)
-
-
 @pytest.fixture(scope="session")
 def outage_cluster(settings):
-    cluster = OutageCluster(settings)
+    cluster = support.OutageCluster(settings)
     try:
         cluster.set_up()
         yield cluster
@@ -191,7 +99,7 @@ def outage_cluster(settings):
 def outage_server(settings, outage_cluster, tmp_path_factory):
     """A second pgfolio-http on PGFOLIO_OUTAGE_HTTP_PORT against the outage cluster, with a
     short statement timeout so that a blocked request turns into a 503 quickly."""
-    server = ServerProcess(settings.binary, settings.outage_http_port,
+    server = support.ServerProcess(settings.binary, settings.outage_http_port,
                            outage_cluster.database_url,
                            tmp_path_factory.mktemp("outage") / "pgfolio-http.log",
                            {"PGFOLIO_STATEMENT_TIMEOUT_MS": "1000",

@@ -8,12 +8,16 @@ import http.client
 import json
 import os
 import re
+import signal
 import socket
+import subprocess
 import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
+
+import psycopg2
 
 ALLOWED_ORIGIN = "http://app.test.example"
 PROBLEM_KEYS = {"type", "title", "status", "detail", "code", "details"}
@@ -231,3 +235,91 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def connect(dsn: str):
+    """A psycopg2 connection in autocommit mode."""
+    connection = psycopg2.connect(dsn, connect_timeout=5)
+    connection.autocommit = True
+    return connection
+
+
+class ServerProcess:
+    """A pgfolio-http the tests start themselves (never the main one)."""
+
+    def __init__(self, binary, port: int, database_url: str, log_path, extra_env=None):
+        self.port = port
+        self.log_path = log_path
+        self.url = f"http://127.0.0.1:{port}"
+        self.client = Client(self.url, timeout=20)
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+               "PGFOLIO_DATABASE_URL": database_url,
+               "PGFOLIO_HTTP_ADDRESS": "127.0.0.1",
+               "PGFOLIO_HTTP_PORT": str(port),
+               "PGFOLIO_CORS_ORIGINS": ALLOWED_ORIGIN}
+        env.update(extra_env or {})
+        self._log = open(log_path, "ab")
+        self.process = subprocess.Popen([str(binary)], env=env, stdout=self._log,
+                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.pid = self.process.pid
+
+    def wait_ready(self, timeout: float = 15):
+        def ready():
+            assert self.process.poll() is None, f"pgfolio-http exited: {self.log_text()}"
+            try:
+                return self.client.get("/readyz").status == 200
+            except OSError:
+                return False
+        wait_until(ready, timeout, interval=0.1, what=f"{self.url}/readyz")
+
+    def log_text(self) -> str:
+        self._log.flush()
+        with open(self.log_path, "rb") as log:
+            return log.read().decode("utf-8", "replace")
+
+    def stop(self, sig=signal.SIGTERM, timeout: float = 15):
+        """Sends `sig` and returns the exit code (killing it if it does not exit)."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+        return self.process.returncode
+
+
+class OutageCluster:
+    """A throwaway PostgreSQL cluster of its own (scripts/cluster.sh, on the outage port)
+    with the pgfolio database set up by scripts/lib.sh's setup_database."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.port = settings.outage_pgport
+        self.data = f"/var/tmp/pgfolio-outage-{self.port}"
+        # Never the main cluster: different port, different data directory.
+        assert self.port != settings.pgport and self.data != settings.data
+        assert settings.outage_http_port != settings.http_port
+        self.env = dict(os.environ, PGFOLIO_PGPORT=str(self.port), PGFOLIO_DATA=self.data)
+        self.dsn = f"host=127.0.0.1 port={self.port} user=postgres dbname=pgfolio"
+        self.database_url = f"postgresql://pgfolio_http@127.0.0.1:{self.port}/pgfolio"
+
+    def _run(self, *command, timeout=120):
+        result = subprocess.run(command, env=self.env, cwd=self.settings.root,
+                                capture_output=True, timeout=timeout)
+        assert result.returncode == 0, (command, result.stdout[-2000:], result.stderr[-2000:])
+
+    def cluster(self, action: str):
+        self._run(str(self.settings.root / "scripts" / "cluster.sh"), action)
+
+    def set_up(self):
+        with socket.socket() as probe:
+            probe.settimeout(1)
+            if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                raise AssertionError(f"PGFOLIO_OUTAGE_PGPORT {self.port} is in use")
+        self.cluster("destroy")  # what a crashed earlier run may have left
+        self._run("bash", "-c", 'source scripts/lib.sh && setup_database')
+
+    def connect(self):
+        return connect(self.dsn)
