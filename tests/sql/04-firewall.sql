@@ -3,7 +3,7 @@
 -- statement_timeout and query cancel, and errors leak no memory. The misbehaving functions
 -- come from the test-only pgfolio_test extension (tests/sql/pgfolio_test).
 BEGIN;
-SELECT plan(24);
+SELECT plan(25);
 \ir fixtures.psql
 
 -- Each kind of throw, then a C++ entry point that must still work: no state of the firewall
@@ -83,20 +83,17 @@ SELECT cmp_ok((:'spun'::jsonb ->> 'seconds')::numeric, '<', 1.0,
 -- Query cancel of a backend spinning in C++: a second session (dblink) spins, this one
 -- cancels it, and the time from the cancel request to the spinner's error is measured.
 CREATE EXTENSION dblink;
-CREATE FUNCTION pg_temp.cancel_spinner(how text) RETURNS jsonb
+-- Starts pgfolio_test.spin() in the dblink session 'spinner' and returns its backend's pid
+-- once it is well inside the C++ loop.
+CREATE FUNCTION pg_temp.start_spinner() RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
   spinner integer;
   deadline timestamptz := clock_timestamp() + interval '10 seconds';
-  cancelled timestamptz;
-  err_state text;
-  message text;
-  seconds numeric;
-  answer integer;
 BEGIN
   PERFORM dblink_connect('spinner', format('host=127.0.0.1 port=%s dbname=%s user=%s',
     current_setting('port'), current_database(), current_user));
-  -- The safety net: a cancel that fails must fail this test, not hang the suite.
+  -- The safety net: an interrupt that fails must fail this test, not hang the suite.
   PERFORM dblink_exec('spinner', 'SET statement_timeout = ''10s''');
   SELECT pid INTO spinner FROM dblink('spinner', 'SELECT pg_backend_pid()') AS t (pid integer);
   PERFORM dblink_send_query('spinner', 'SELECT pgfolio_test.spin()');
@@ -108,7 +105,19 @@ BEGIN
     PERFORM pg_sleep(0.01);
   END LOOP;
   PERFORM pg_sleep(0.3);  -- well inside the C++ loop by now
-  cancelled := clock_timestamp();
+  RETURN spinner;
+END
+$$;
+CREATE FUNCTION pg_temp.cancel_spinner(how text) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+  spinner integer := pg_temp.start_spinner();
+  cancelled timestamptz := clock_timestamp();
+  err_state text;
+  message text;
+  seconds numeric;
+  answer integer;
+BEGIN
   IF how = 'cancel request' THEN
     PERFORM dblink_cancel_query('spinner');  -- the protocol's cancel request, as psql's ^C
   ELSE
@@ -140,6 +149,11 @@ SELECT is(:'cancelled'::jsonb - 'seconds', '{"sqlstate": "57014",
   'pg_cancel_backend stops it the same way');
 SELECT cmp_ok((:'cancelled'::jsonb ->> 'seconds')::numeric, '<', 1.0,
   format('... within a second (took %s s)', round((:'cancelled'::jsonb ->> 'seconds')::numeric, 3)));
+
+-- Termination: the spinning backend exits cleanly (FATAL, not a crash) within a second.
+SELECT ok(pg_terminate_backend(pg_temp.start_spinner(), 1000),
+  'pg_terminate_backend ends a backend spinning in C++ within a second');
+SELECT dblink_disconnect('spinner') \g /dev/null
 
 -- 10k errors and this backend's memory: resident size after a warm-up of 1k errors (caches,
 -- allocator arenas), then after 10k more, every kind in turn. A leak of the 20 C++ frames each
