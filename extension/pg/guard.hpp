@@ -21,7 +21,9 @@
 namespace pgfolio::pg {
 
 // A PostgreSQL error caught by pg_guard, carried through C++ frames to the entry point,
-// where it is rethrown unchanged (same SQLSTATE, message, detail).
+// where it is rethrown unchanged (same SQLSTATE, message, detail). C++ code on the way may
+// clean up (destructors, closing a cursor) but must never swallow it: PostgreSQL is consistent
+// again (locks, buffers, SPI) only once the error is re-raised and the (sub)transaction aborts.
 class PgError : public std::exception {
  public:
   explicit PgError(ErrorData* data) : data_(data) {}
