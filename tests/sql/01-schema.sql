@@ -1,6 +1,6 @@
 -- Schema invariants: the constraints that keep stored state valid whatever writes it.
 BEGIN;
-SELECT plan(23);
+SELECT plan(27);
 \ir fixtures.psql
 
 SELECT has_table('pgfolio', t, 'table pgfolio.' || t || ' exists')
@@ -13,6 +13,9 @@ SELECT throws_ok($$INSERT INTO pgfolio.users (phone) VALUES ('98000')$$, '23514'
   'a phone must be E.164');
 SELECT throws_ok($$INSERT INTO pgfolio.users (display_name) VALUES ('nobody')$$, '23514', NULL,
   'a user has an email or a phone');
+SELECT throws_ok($$INSERT INTO pgfolio.users (phone) VALUES ('+919800000001');
+  INSERT INTO pgfolio.users (phone) VALUES ('+919800000001')$$, '23505', NULL,
+  'phones are unique');
 SELECT lives_ok($$INSERT INTO pgfolio.users (status, display_name) VALUES ('deleted', 'gone')$$,
   'a deleted user needs no contact');
 SELECT throws_ok($$INSERT INTO pgfolio.users (email, target_foundation_pct, target_growth_pct,
@@ -33,6 +36,14 @@ SELECT throws_ok($$UPDATE pgfolio.prices SET price = 0 WHERE asset_id = 'T-INR'$
   'prices are positive');
 SELECT throws_ok($$UPDATE pgfolio.prices SET currency = 'USD' WHERE asset_id = 'T-INR'$$, '23503',
   NULL, 'a price is in its asset''s quote currency');
+SELECT throws_ok($$INSERT INTO pgfolio.fx_rates (base, quote, rate, source, as_of)
+  VALUES ('INR', 'INR', 1, 't', now())$$, '23514', NULL, 'an FX rate joins two currencies');
+SELECT throws_ok($$INSERT INTO pgfolio.price_history (asset_id, at, high, low, close, source)
+  VALUES ('T-INR', now(), 90, 110, 100, 't')$$, '23514', NULL,
+  'a history row''s low is not above its high');
+SELECT throws_ok($$INSERT INTO pgfolio.holdings (portfolio_id, asset_id, quantity, average_cost)
+  VALUES ('a1000000-0000-4000-8000-00000000000a', 'NO-SUCH-ASSET', 1, 1)$$, '23503', NULL,
+  'a holding is of a registered asset');
 SELECT throws_ok($$INSERT INTO pgfolio.assets (id, symbol, name, asset_class, quote_currency, layer)
   VALUES ('T-BAD', 'X', 'x', 'STOCK', 'INR', 'MIDDLE')$$, '23514', NULL,
   'layers are FOUNDATION, GROWTH or UPSIDE');

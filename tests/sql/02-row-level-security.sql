@@ -1,7 +1,7 @@
 -- Ownership in the database: pgfolio_api reaches only the acting user's rows, none without an
 -- acting user; analysts read portfolios but no personal data.
 BEGIN;
-SELECT plan(14);
+SELECT plan(20);
 \ir fixtures.psql
 
 SET LOCAL ROLE pgfolio_api;
@@ -36,10 +36,34 @@ SELECT throws_ok($$SELECT set_config('pgfolio.acting_user', 'not-a-uuid', true);
   'a malformed acting user is an error, not nobody');
 RESET ROLE;
 
+-- Public and unlisted portfolios are readable by anyone, only through the public views: no
+-- cash, no quantities, no personal data beyond a display name.
+SELECT results_eq($$SELECT id, name, owner_display_name FROM pgfolio.public_portfolios
+                    WHERE id IN ('a1000000-0000-4000-8000-00000000000a',
+                                 'b1000000-0000-4000-8000-00000000000b')$$,
+  $$VALUES ('b1000000-0000-4000-8000-00000000000b'::uuid, 'B main', 'User B')$$,
+  'acting as A, pgfolio_api sees B''s public portfolio (not A''s private one) in public_portfolios');
+SELECT results_eq($$SELECT asset_id, layer FROM pgfolio.public_portfolio_holdings
+                    WHERE portfolio_id = 'b1000000-0000-4000-8000-00000000000b'$$,
+  $$VALUES ('T-GOLD', 'FOUNDATION')$$, '... and what it holds, by asset and layer');
+RESET ROLE;
+SELECT columns_are('pgfolio', 'public_portfolios',
+  ARRAY['id', 'name', 'owner_display_name', 'base_currency', 'created_at'],
+  'public_portfolios shows no cash and no personal data');
+SELECT columns_are('pgfolio', 'public_portfolio_holdings', ARRAY['portfolio_id', 'asset_id', 'layer'],
+  'public_portfolio_holdings shows no quantities or amounts');
+SET LOCAL ROLE pgfolio_api;
+SELECT throws_ok($$SELECT 1 FROM pgfolio.user_directory$$, '42501', NULL,
+  'pgfolio_api has no user directory');
+RESET ROLE;
+
 SET LOCAL ROLE pgfolio_analyst;
 SELECT ok((SELECT count(*) FROM pgfolio.portfolios) >= 2, 'analysts read every portfolio');
 SELECT throws_ok($$SELECT email FROM pgfolio.users$$, '42501', NULL,
   'analysts cannot read personal data');
+SELECT results_eq($$SELECT display_name FROM pgfolio.user_directory
+                    WHERE id = 'a0000000-0000-4000-8000-00000000000a'$$,
+  $$VALUES ('User A')$$, '... only display names, through user_directory');
 RESET ROLE;
 
 SELECT * FROM finish();
