@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <string>
+#include <vector>
 
 #include "guard.hpp"
 
@@ -16,6 +17,26 @@ struct SpiArg {
   Oid type;
   Datum value;
   bool is_null = false;
+};
+
+// A read-only query run on every call of an entry point: planned once per backend (on first
+// use, with SPI_prepare and SPI_keepplan) instead of parsed and planned on each call.
+// PostgreSQL's plan cache revalidates the saved plan, re-planning it when a table it uses
+// changes or the role or search_path it was planned under differs. Define one per query, with
+// static storage duration:
+//   SavedQuery kHoldings{"SELECT ... WHERE portfolio_id = $1", {UUIDOID}};
+class SavedQuery {
+ public:
+  SavedQuery(const char* sql, std::initializer_list<Oid> arg_types)
+      : sql_(sql), arg_types_(arg_types) {}
+  SavedQuery(const SavedQuery&) = delete;
+  SavedQuery& operator=(const SavedQuery&) = delete;
+
+ private:
+  friend class SpiSession;
+  const char* sql_;
+  std::vector<Oid> arg_types_;
+  SPIPlanPtr plan_ = nullptr;  // kept in a backend-lifetime memory context once prepared
 };
 
 class SpiSession {
@@ -28,6 +49,8 @@ class SpiSession {
   // Runs a read-only query; its rows stay readable through row_count()/get() until the
   // next query.
   std::uint64_t query(const char* sql, std::initializer_list<SpiArg> args = {});
+  // The same with a saved plan; args must match the query's argument types.
+  std::uint64_t query(SavedQuery& query, std::initializer_list<SpiArg> args = {});
 
   std::uint64_t row_count() const;
   // The column's Datum (columns count from 1); is_null is set for SQL NULL.
@@ -38,19 +61,20 @@ class SpiSession {
   // Streams a read-only query's rows in batches through a cursor, so millions of rows never
   // sit in memory at once. on_batch reads the current batch with row_count()/get().
   template <typename OnBatch>
-  void stream(const char* sql, std::initializer_list<SpiArg> args, long batch_rows,
+  void stream(SavedQuery& query, std::initializer_list<SpiArg> args, long batch_rows,
               OnBatch&& on_batch);
 
  private:
-  Portal open_cursor(const char* sql, std::initializer_list<SpiArg> args);
+  SPIPlanPtr plan(SavedQuery& query, std::initializer_list<SpiArg> args);
+  Portal open_cursor(SavedQuery& query, std::initializer_list<SpiArg> args);
   bool fetch(Portal portal, long rows);
   void close_cursor(Portal portal);
 };
 
 template <typename OnBatch>
-void SpiSession::stream(const char* sql, std::initializer_list<SpiArg> args, long batch_rows,
+void SpiSession::stream(SavedQuery& query, std::initializer_list<SpiArg> args, long batch_rows,
                         OnBatch&& on_batch) {
-  Portal portal = open_cursor(sql, args);
+  Portal portal = open_cursor(query, args);
   try {
     while (fetch(portal, batch_rows)) on_batch();
   } catch (...) {

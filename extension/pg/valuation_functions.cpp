@@ -3,7 +3,11 @@
 // security decides what is visible, and leave the arithmetic to extension/core/valuation.
 #include <array>
 #include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "convert.hpp"
 #include "error.hpp"
@@ -13,10 +17,27 @@
 namespace pgfolio::pg {
 namespace {
 
+// Every query is a SavedQuery: planned once per backend, so that a call costs execution only.
+SavedQuery kFxRates{"SELECT base, quote, rate FROM pgfolio.fx_rates", {}};
+SavedQuery kPortfolio{
+    "SELECT p.base_currency, c.minor_unit, p.cash_balance "
+    "FROM pgfolio.portfolios p "
+    "JOIN pgfolio.currencies c ON c.code = p.base_currency WHERE p.id = $1",
+    {UUIDOID}};
+SavedQuery kHoldings{
+    "SELECT h.asset_id, a.layer, a.quote_currency, h.quantity, h.average_cost, "
+    "       h.frozen_quantity, pr.price, "
+    "       to_char(pr.as_of AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') "
+    "FROM pgfolio.holdings h "
+    "JOIN pgfolio.assets a ON a.id = h.asset_id "
+    "LEFT JOIN pgfolio.prices pr ON pr.asset_id = h.asset_id "
+    "WHERE h.portfolio_id = $1 ORDER BY h.asset_id",
+    {UUIDOID}};
+
 // The FX rates, read whole: a few hundred rows at most.
 FxTable load_fx(SpiSession& spi) {
   FxTable fx;
-  std::uint64_t rows = spi.query("SELECT base, quote, rate FROM pgfolio.fx_rates");
+  std::uint64_t rows = spi.query(kFxRates);
   for (std::uint64_t r = 0; r < rows; ++r)
     fx.add(to_string(spi.get(r, 1)), to_string(spi.get(r, 2)), to_decimal(spi.get(r, 3)));
   return fx;
@@ -24,10 +45,7 @@ FxTable load_fx(SpiSession& spi) {
 
 PortfolioInput load_portfolio(SpiSession& spi, Datum portfolio_id) {
   SpiArg id{UUIDOID, portfolio_id};
-  if (spi.query("SELECT p.base_currency, c.minor_unit, p.cash_balance "
-                "FROM pgfolio.portfolios p "
-                "JOIN pgfolio.currencies c ON c.code = p.base_currency WHERE p.id = $1",
-                {id}) == 0) {
+  if (spi.query(kPortfolio, {id}) == 0) {
     std::string text = uuid_to_string(portfolio_id);
     throw Error(ErrorCode::NOT_FOUND, "portfolio " + text + " not found",
                 R"({"portfolioId":")" + text + R"("})");
@@ -37,15 +55,7 @@ PortfolioInput load_portfolio(SpiSession& spi, Datum portfolio_id) {
   input.minor_unit = DatumGetInt16(spi.get(0, 2));
   input.cash = to_decimal(spi.get(0, 3));
 
-  std::uint64_t rows = spi.query(
-      "SELECT h.asset_id, a.layer, a.quote_currency, h.quantity, h.average_cost, "
-      "       h.frozen_quantity, pr.price, "
-      "       to_char(pr.as_of AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') "
-      "FROM pgfolio.holdings h "
-      "JOIN pgfolio.assets a ON a.id = h.asset_id "
-      "LEFT JOIN pgfolio.prices pr ON pr.asset_id = h.asset_id "
-      "WHERE h.portfolio_id = $1 ORDER BY h.asset_id",
-      {id});
+  std::uint64_t rows = spi.query(kHoldings, {id});
   input.holdings.reserve(rows);
   for (std::uint64_t r = 0; r < rows; ++r) {
     HoldingInput h;
@@ -105,7 +115,7 @@ UuidKey uuid_key(Datum uuid) {
 }
 
 struct PortfolioTotals {
-  std::string base_currency;
+  int currency = 0;  // index into CurrencyRates
   int minor_unit = 2;
   Decimal cash;
   Decimal holdings_value;
@@ -113,57 +123,134 @@ struct PortfolioTotals {
 
 struct LatestPrice {
   Decimal price;
-  std::string currency;
+  int currency = 0;  // index into CurrencyRates
 };
+
+// The batch's FX rates by currency index, each looked up in the FxTable once, when a holding
+// first needs it (so a missing pair is an error only if some holding needs it).
+class CurrencyRates {
+ public:
+  explicit CurrencyRates(const FxTable& fx) : fx_(fx) {}
+
+  int index(const std::string& code) {
+    auto [it, added] = indexes_.emplace(code, static_cast<int>(codes_.size()));
+    if (added) {
+      codes_.push_back(code);
+      for (auto& row : rates_) row.resize(codes_.size());
+      rates_.emplace_back(codes_.size());
+    }
+    return it->second;
+  }
+  const std::vector<std::string>& codes() const { return codes_; }
+
+  const Decimal& rate(int from, int to) {
+    std::optional<Decimal>& rate = rates_[from][to];
+    if (!rate) rate = fx_.rate(codes_[from], codes_[to]);
+    return *rate;
+  }
+
+ private:
+  const FxTable& fx_;
+  std::unordered_map<std::string, int> indexes_;
+  std::vector<std::string> codes_;
+  std::vector<std::vector<std::optional<Decimal>>> rates_;
+};
+
+// A text Datum's bytes, without copying them. Asset ids are short, so they are stored inline
+// (never compressed or out of line); anything else takes the copying path.
+std::string_view text_view(Datum datum, std::string& storage) {
+  auto* varlena = reinterpret_cast<struct varlena*>(DatumGetPointer(datum));
+  if (VARATT_IS_EXTERNAL(varlena) || VARATT_IS_COMPRESSED(varlena)) {
+    storage = to_string(datum);
+    return storage;
+  }
+  return {VARDATA_ANY(varlena), VARSIZE_ANY_EXHDR(varlena)};
+}
+
+SavedQuery kPrices{"SELECT asset_id, price, currency FROM pgfolio.prices", {}};
+// Two forms of each stream rather than one with "$1 IS NULL OR ...": a saved plan is generic,
+// and one generic plan cannot both scan everything and look a few ids up by index.
+SavedQuery kAllPortfolios{
+    "SELECT p.id, p.base_currency, c.minor_unit, p.cash_balance FROM pgfolio.portfolios p "
+    "JOIN pgfolio.currencies c ON c.code = p.base_currency",
+    {}};
+SavedQuery kSomePortfolios{
+    "SELECT p.id, p.base_currency, c.minor_unit, p.cash_balance FROM pgfolio.portfolios p "
+    "JOIN pgfolio.currencies c ON c.code = p.base_currency WHERE p.id = ANY($1)",
+    {UUIDARRAYOID}};
+SavedQuery kAllHoldings{"SELECT h.portfolio_id, h.asset_id, h.quantity FROM pgfolio.holdings h",
+                        {}};
+SavedQuery kSomeHoldings{
+    "SELECT h.portfolio_id, h.asset_id, h.quantity FROM pgfolio.holdings h "
+    "WHERE h.portfolio_id = ANY($1)",
+    {UUIDARRAYOID}};
 
 // The batch valuation avoids joins altogether: prices and FX rates are small and read whole
 // into hash maps, then portfolios and holdings are each streamed once in physical order.
 // Each holding is valued with the same holding_value() as the single-portfolio valuation.
-std::unordered_map<UuidKey, PortfolioTotals, UuidHash> value_portfolios(Datum ids, bool all) {
+struct BatchResult {
   std::unordered_map<UuidKey, PortfolioTotals, UuidHash> totals;
+  std::vector<std::string> currencies;  // by index
+};
+
+BatchResult value_portfolios(Datum ids, bool all) {
+  BatchResult result;
+  auto& totals = result.totals;
   SpiSession spi;
   FxTable fx = load_fx(spi);
-  std::unordered_map<std::string, LatestPrice> prices;
-  std::uint64_t price_rows = spi.query("SELECT asset_id, price, currency FROM pgfolio.prices");
-  for (std::uint64_t r = 0; r < price_rows; ++r)
-    prices[to_string(spi.get(r, 1))] = {to_decimal(spi.get(r, 2)), to_string(spi.get(r, 3))};
+  CurrencyRates rates(fx);
 
-  SpiArg id_filter{UUIDARRAYOID, ids, all};
-  spi.stream(
-      "SELECT p.id, p.base_currency, c.minor_unit, p.cash_balance FROM pgfolio.portfolios p "
-      "JOIN pgfolio.currencies c ON c.code = p.base_currency "
-      "WHERE $1::uuid[] IS NULL OR p.id = ANY($1)",
-      {id_filter}, 10000, [&] {
-        for (std::uint64_t r = 0; r < spi.row_count(); ++r) {
-          PortfolioTotals& t = totals[uuid_key(spi.get(r, 1))];
-          t.base_currency = to_string(spi.get(r, 2));
-          t.minor_unit = DatumGetInt16(spi.get(r, 3));
-          t.cash = to_decimal(spi.get(r, 4)).rescale(t.minor_unit);
-          t.holdings_value = Decimal::from_int(0).rescale(t.minor_unit);
-        }
-        check_for_interrupts();
-      });
+  std::uint64_t price_rows = spi.query(kPrices);
+  // Keyed by views of asset_ids' strings, so that a holding's asset id is looked up without
+  // copying it; the vector never reallocates, so the views stay valid.
+  std::vector<std::string> asset_ids;
+  asset_ids.reserve(price_rows);
+  std::unordered_map<std::string_view, LatestPrice> prices;
+  prices.reserve(price_rows);
+  for (std::uint64_t r = 0; r < price_rows; ++r) {
+    asset_ids.push_back(to_string(spi.get(r, 1)));
+    prices[asset_ids.back()] = {to_decimal(spi.get(r, 2)), rates.index(to_string(spi.get(r, 3)))};
+  }
 
-  spi.stream(
-      "SELECT h.portfolio_id, h.asset_id, h.quantity FROM pgfolio.holdings h "
-      "WHERE $1::uuid[] IS NULL OR h.portfolio_id = ANY($1)",
-      {id_filter}, 10000, [&] {
-        for (std::uint64_t r = 0; r < spi.row_count(); ++r) {
-          auto portfolio = totals.find(uuid_key(spi.get(r, 1)));
-          if (portfolio == totals.end()) continue;  // not visible to the caller
-          PortfolioTotals& t = portfolio->second;
-          std::string asset_id = to_string(spi.get(r, 2));
-          auto price = prices.find(asset_id);
-          if (price == prices.end())
-            throw Error(ErrorCode::MISSING_PRICE, "no price for asset " + asset_id,
-                        R"({"assetId":")" + asset_id + R"("})");
-          Decimal rate = fx.rate(price->second.currency, t.base_currency);
-          t.holdings_value +=
-              holding_value(to_decimal(spi.get(r, 3)), price->second.price, rate, t.minor_unit);
-        }
-        check_for_interrupts();
-      });
-  return totals;
+  SpiArg id_list{UUIDARRAYOID, ids};
+  auto stream = [&](SavedQuery& every, SavedQuery& some, auto&& on_batch) {
+    if (all)
+      spi.stream(every, {}, 10000, on_batch);
+    else
+      spi.stream(some, {id_list}, 10000, on_batch);
+  };
+  stream(kAllPortfolios, kSomePortfolios, [&] {
+    for (std::uint64_t r = 0; r < spi.row_count(); ++r) {
+      PortfolioTotals& t = totals[uuid_key(spi.get(r, 1))];
+      t.currency = rates.index(to_string(spi.get(r, 2)));
+      t.minor_unit = DatumGetInt16(spi.get(r, 3));
+      t.cash = to_decimal(spi.get(r, 4)).rescale(t.minor_unit);
+      t.holdings_value = Decimal::from_int(0).rescale(t.minor_unit);
+    }
+    check_for_interrupts();
+  });
+
+  std::string storage;
+  stream(kAllHoldings, kSomeHoldings, [&] {
+    for (std::uint64_t r = 0; r < spi.row_count(); ++r) {
+      auto portfolio = totals.find(uuid_key(spi.get(r, 1)));
+      if (portfolio == totals.end()) continue;  // not visible to the caller
+      PortfolioTotals& t = portfolio->second;
+      std::string_view asset_id = text_view(spi.get(r, 2), storage);
+      auto price = prices.find(asset_id);
+      if (price == prices.end()) {
+        std::string id(asset_id);
+        throw Error(ErrorCode::MISSING_PRICE, "no price for asset " + id,
+                    R"({"assetId":")" + id + R"("})");
+      }
+      const Decimal& rate = rates.rate(price->second.currency, t.currency);
+      t.holdings_value +=
+          holding_value(to_decimal(spi.get(r, 3)), price->second.price, rate, t.minor_unit);
+    }
+    check_for_interrupts();
+  });
+  result.currencies = rates.codes();
+  return result;
 }
 
 }  // namespace
@@ -173,18 +260,17 @@ PGFOLIO_FUNCTION(pgfolio_portfolio_values) {
   bool all = PG_ARGISNULL(0);
   Datum ids = all ? Datum(0) : PG_GETARG_DATUM(0);
   pg_guard([&] { InitMaterializedSRF(fcinfo, 0); });
-  auto totals = value_portfolios(ids, all);
+  BatchResult result = value_portfolios(ids, all);
 
   ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-  for (const auto& [id, t] : totals) {
+  for (const auto& [id, t] : result.totals) {
     pg_uuid_t uuid;
     std::memcpy(uuid.data, id.data(), UUID_LEN);
-    Datum values[5] = {UUIDPGetDatum(&uuid), to_text(t.base_currency), to_numeric(t.cash),
-                       to_numeric(t.holdings_value), to_numeric(t.cash + t.holdings_value)};
+    Datum values[5] = {UUIDPGetDatum(&uuid), to_text(result.currencies[t.currency]),
+                       to_numeric(t.cash), to_numeric(t.holdings_value),
+                       to_numeric(t.cash + t.holdings_value)};
     bool nulls[5] = {false, false, false, false, false};
-    pg_guard([&] {
-      tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-    });
+    pg_guard([&] { tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls); });
     check_for_interrupts();
   }
   return Datum(0);

@@ -1,0 +1,2 @@
+-- pgfolio's batch valuation (extension/pg/valuation_functions.cpp).
+SELECT * FROM pgfolio.portfolio_values();
