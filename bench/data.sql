@@ -68,5 +68,5 @@ SELECT bench.single_portfolio_id(), 'B' || lpad((n * 7)::text, 4, '0'),
 FROM generate_series(1, 50) n;
 COMMIT;
 
-VACUUM (ANALYZE) pgfolio.fx_rates, pgfolio.assets, pgfolio.prices, pgfolio.users,
+VACUUM (ANALYZE) pgfolio.currencies, pgfolio.fx_rates, pgfolio.assets, pgfolio.prices, pgfolio.users,
   pgfolio.portfolios, pgfolio.holdings;

@@ -8,6 +8,8 @@
 #   PGFOLIO_BENCH_DATA    its data directory (default /var/tmp/pgfolio-bench-<port>)
 #   PGFOLIO_BENCH_SCALE   portfolios to generate (default 100000); a smaller number is a
 #                         smoke run whose results are not written to bench/RESULTS.md
+#   PGFOLIO_BENCH_KEEP=1  leave the cluster running afterwards, to look into the figures
+#                         (`scripts/cluster.sh destroy` with the same port and data removes it)
 set -euo pipefail
 export PGFOLIO_PGPORT=${PGFOLIO_BENCH_PGPORT:-${PGFOLIO_PGPORT:-5498}}
 export PGFOLIO_DATA=${PGFOLIO_BENCH_DATA:-/var/tmp/pgfolio-bench-$PGFOLIO_PGPORT}
@@ -24,7 +26,11 @@ fi
 build_and_install
 
 "$cluster" destroy  # leftovers of an interrupted run
-trap '"$cluster" destroy' EXIT
+if [ "${PGFOLIO_BENCH_KEEP:-}" = 1 ]; then
+  trap 'say "cluster left running on port $PGFOLIO_PGPORT, data in $PGFOLIO_DATA"' EXIT
+else
+  trap '"$cluster" destroy' EXIT
+fi
 "$cluster" init
 # Enough memory for the whole data set to stay cached, and for the plain SQL's hash
 # aggregate not to spill: the baseline gets its best chance too.
