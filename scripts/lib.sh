@@ -75,7 +75,8 @@ stop_http() {
     local pid
     pid=$(cat "$PGFOLIO_HTTP_PID")
     kill -TERM "$pid"
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    # pgfolio-http drains requests in progress for at most 30 s before it exits.
+    for _ in $(seq 1 350); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
   fi
   rm -f "$PGFOLIO_HTTP_PID"
