@@ -73,46 +73,156 @@ Valuation value_portfolio(const PortfolioInput& input, const FxTable& fx) {
 }
 
 namespace {
-nlohmann::json optional_text(const std::optional<Decimal>& d) {
-  return d ? nlohmann::json(d->to_string()) : nlohmann::json(nullptr);
-}
+
+// Small helpers so that write_valuation reads like the document it writes.
+class Writer {
+ public:
+  explicit Writer(JsonSink& sink) : sink_(sink) {}
+  void text(std::string_view name, std::string_view value) {
+    sink_.key(name);
+    sink_.string(value);
+  }
+  void decimal(std::string_view name, const Decimal& value) { text(name, value.to_string()); }
+  // Quantities, prices and rates are shown without trailing zeros: "10", not
+  // "10.000000000000000000".
+  void quantity(std::string_view name, const Decimal& value) {
+    text(name, value.normalized().to_string());
+  }
+  void optional_decimal(std::string_view name, const std::optional<Decimal>& value) {
+    if (value) return decimal(name, *value);
+    sink_.key(name);
+    sink_.null();
+  }
+  JsonSink& sink() { return sink_; }
+
+ private:
+  JsonSink& sink_;
+};
+
+// JSON text. Strings are escaped as RFC 8259 requires; nothing else needs it here.
+class TextSink final : public JsonSink {
+ public:
+  void begin_object() override { open('{'); }
+  void end_object() override { close('}'); }
+  void begin_array() override { open('['); }
+  void end_array() override { close(']'); }
+  void key(std::string_view name) override {
+    separate();
+    quoted(name);
+    out_ += ':';
+    after_key_ = true;
+  }
+  void string(std::string_view value) override {
+    separate();
+    quoted(value);
+  }
+  void null() override {
+    separate();
+    out_ += "null";
+  }
+  std::string take() { return std::move(out_); }
+
+ private:
+  void open(char bracket) {
+    separate();
+    out_ += bracket;
+    first_ = true;
+  }
+  void close(char bracket) {
+    out_ += bracket;
+    first_ = false;
+  }
+  // A comma before every member or element but the first of its container.
+  void separate() {
+    if (after_key_) {
+      after_key_ = false;
+    } else if (!first_) {
+      out_ += ',';
+    }
+    first_ = false;
+  }
+  void quoted(std::string_view text) {
+    out_ += '"';
+    for (char c : text) {
+      const auto u = static_cast<unsigned char>(c);
+      if (c == '"' || c == '\\') {
+        out_ += '\\';
+        out_ += c;
+      } else if (u < 0x20) {
+        static const char kHex[] = "0123456789abcdef";
+        out_ += "\\u00";
+        out_ += kHex[u >> 4];
+        out_ += kHex[u & 0xf];
+      } else {
+        out_ += c;
+      }
+    }
+    out_ += '"';
+  }
+
+  std::string out_;
+  bool first_ = true;
+  bool after_key_ = false;
+};
+
 }  // namespace
 
-std::string valuation_json(const Valuation& v) {
-  nlohmann::json holdings = nlohmann::json::array();
+void write_valuation(const Valuation& v, JsonSink& sink) {
+  Writer w(sink);
+  sink.begin_object();
+  w.text("baseCurrency", v.base_currency);
+  w.decimal("cash", v.cash);
+  w.decimal("holdingsValue", v.holdings_value);
+  w.decimal("totalValue", v.total_value);
+  w.decimal("costBasis", v.cost_basis);
+  w.decimal("unrealizedPnl", v.unrealized_pnl);
+  w.optional_decimal("returnPercent", v.return_pct);
+
+  sink.key("allocation");
+  sink.begin_object();
+  for (const auto& layer : v.allocation) {
+    sink.key(layer_name(layer.layer));
+    sink.begin_object();
+    w.decimal("value", layer.value);
+    w.decimal("percent", layer.percent);
+    sink.end_object();
+  }
+  sink.end_object();
+
+  sink.key("oldestPriceAsOf");
+  if (v.oldest_price_as_of.empty())
+    sink.null();
+  else
+    sink.string(v.oldest_price_as_of);
+
+  sink.key("holdings");
+  sink.begin_array();
   for (const HoldingValuation& hv : v.holdings) {
     const HoldingInput& h = *hv.input;
-    holdings.push_back({{"assetId", h.asset_id},
-                        {"layer", layer_name(h.layer)},
-                        {"quantity", h.quantity.normalized().to_string()},
-                        {"frozenQuantity", h.frozen_quantity.normalized().to_string()},
-                        {"price", h.price->normalized().to_string()},
-                        {"priceCurrency", h.quote_currency},
-                        {"priceAsOf", h.price_as_of},
-                        {"fxRate", hv.fx_rate.normalized().to_string()},
-                        {"value", hv.value.to_string()},
-                        {"averageCost", h.average_cost.normalized().to_string()},
-                        {"costBasis", hv.cost_basis.to_string()},
-                        {"unrealizedPnl", hv.unrealized_pnl.to_string()},
-                        {"unrealizedPnlPercent", optional_text(hv.unrealized_pnl_pct)}});
+    sink.begin_object();
+    w.text("assetId", h.asset_id);
+    w.text("layer", layer_name(h.layer));
+    w.quantity("quantity", h.quantity);
+    w.quantity("frozenQuantity", h.frozen_quantity);
+    w.quantity("price", *h.price);
+    w.text("priceCurrency", h.quote_currency);
+    w.text("priceAsOf", h.price_as_of);
+    w.quantity("fxRate", hv.fx_rate);
+    w.decimal("value", hv.value);
+    w.quantity("averageCost", h.average_cost);
+    w.decimal("costBasis", hv.cost_basis);
+    w.decimal("unrealizedPnl", hv.unrealized_pnl);
+    w.optional_decimal("unrealizedPnlPercent", hv.unrealized_pnl_pct);
+    sink.end_object();
   }
-  nlohmann::json allocation = nlohmann::json::object();
-  for (const auto& layer : v.allocation)
-    allocation[layer_name(layer.layer)] = {{"value", layer.value.to_string()},
-                                           {"percent", layer.percent.to_string()}};
-  nlohmann::json result = {
-      {"baseCurrency", v.base_currency},
-      {"cash", v.cash.to_string()},
-      {"holdingsValue", v.holdings_value.to_string()},
-      {"totalValue", v.total_value.to_string()},
-      {"costBasis", v.cost_basis.to_string()},
-      {"unrealizedPnl", v.unrealized_pnl.to_string()},
-      {"returnPercent", optional_text(v.return_pct)},
-      {"allocation", allocation},
-      {"oldestPriceAsOf",
-       v.oldest_price_as_of.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.oldest_price_as_of)},
-      {"holdings", holdings}};
-  return result.dump();
+  sink.end_array();
+  sink.end_object();
+}
+
+std::string valuation_json(const Valuation& v) {
+  TextSink sink;
+  write_valuation(v, sink);
+  return sink.take();
 }
 
 }  // namespace pgfolio

@@ -9,6 +9,7 @@
 #include <array>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "decimal.hpp"
@@ -82,8 +83,25 @@ Valuation value_portfolio(const PortfolioInput& input, const FxTable& fx);
 // percent = part / whole × 100 with kPercentScale decimals; none when whole is zero.
 std::optional<Decimal> percent_of(const Decimal& part, const Decimal& whole);
 
+// A JSON document received as a sequence of events. write_valuation describes the valuation
+// document once; a sink turns it into text (valuation_json) or, inside PostgreSQL, straight
+// into jsonb, without printing text and parsing it again. Views passed to a sink are valid
+// only during the call.
+class JsonSink {
+ public:
+  virtual ~JsonSink() = default;
+  virtual void begin_object() = 0;
+  virtual void end_object() = 0;
+  virtual void begin_array() = 0;
+  virtual void end_array() = 0;
+  virtual void key(std::string_view name) = 0;
+  virtual void string(std::string_view value) = 0;
+  virtual void null() = 0;
+};
+
 // The valuation as the JSON object pgfolio.portfolio_valuation returns (docs/data-model.md):
-// money, prices and quantities as decimal strings.
-std::string valuation_json(const Valuation& valuation);
+// money, prices and quantities as decimal strings, never JSON numbers.
+void write_valuation(const Valuation& valuation, JsonSink& sink);
+std::string valuation_json(const Valuation& valuation);  // the same document as text
 
 }  // namespace pgfolio

@@ -76,6 +76,71 @@ PortfolioInput load_portfolio(SpiSession& spi, Datum portfolio_id) {
   return input;
 }
 
+// Builds jsonb directly from a JsonSink's events: printing JSON text for jsonb_in to parse
+// again cost more than the valuation itself. Events are recorded in C++ first (strings in one
+// buffer), then replayed into PostgreSQL's jsonb builder in a single guarded call, which owns
+// no C++ objects as the firewall requires.
+class JsonbSink final : public JsonSink {
+ public:
+  void begin_object() override { add(WJB_BEGIN_OBJECT); }
+  void end_object() override { add(WJB_END_OBJECT); }
+  void begin_array() override { add(WJB_BEGIN_ARRAY); }
+  void end_array() override { add(WJB_END_ARRAY); }
+  void key(std::string_view name) override {
+    add(WJB_KEY, jbvString, name);
+    after_key_ = true;
+  }
+  void string(std::string_view value) override { add(value_token(), jbvString, value); }
+  void null() override { add(value_token(), jbvNull); }
+
+  // The jsonb, in the current memory context.
+  Datum finish() {
+    const Event* events = events_.data();
+    const std::size_t count = events_.size();
+    const char* text = text_.data();
+    return pg_guard([&] {
+      JsonbParseState* state = nullptr;
+      JsonbValue* result = nullptr;
+      for (std::size_t i = 0; i < count; ++i) {
+        const Event& e = events[i];
+        JsonbValue value;
+        value.type = e.type;
+        if (e.type == jbvString) {
+          value.val.string.val = const_cast<char*>(text + e.offset);
+          value.val.string.len = static_cast<int>(e.length);
+        }
+        bool scalar = e.token == WJB_KEY || e.token == WJB_VALUE || e.token == WJB_ELEM;
+        result = pushJsonbValue(&state, e.token, scalar ? &value : nullptr);
+      }
+      return JsonbPGetDatum(JsonbValueToJsonb(result));
+    });
+  }
+
+ private:
+  struct Event {
+    JsonbIteratorToken token;
+    jbvType type;
+    std::size_t offset;
+    std::size_t length;
+  };
+
+  // A container is a member's value only right after its key; otherwise an array element.
+  void add(JsonbIteratorToken token, jbvType type = jbvNull, std::string_view text = {}) {
+    if (token == WJB_BEGIN_OBJECT || token == WJB_BEGIN_ARRAY) after_key_ = false;
+    events_.push_back({token, type, text_.size(), text.size()});
+    text_.append(text);
+  }
+  JsonbIteratorToken value_token() {
+    bool member = after_key_;
+    after_key_ = false;
+    return member ? WJB_VALUE : WJB_ELEM;
+  }
+
+  std::vector<Event> events_;
+  std::string text_;
+  bool after_key_ = false;
+};
+
 }  // namespace
 }  // namespace pgfolio::pg
 
@@ -84,15 +149,15 @@ using namespace pgfolio::pg;
 
 PGFOLIO_FUNCTION(pgfolio_portfolio_valuation) {
   Datum portfolio_id = PG_GETARG_DATUM(0);
-  std::string json;
+  JsonbSink jsonb;
   {
     SpiSession spi;
     FxTable fx = load_fx(spi);
     PortfolioInput input = load_portfolio(spi, portfolio_id);
-    json = valuation_json(value_portfolio(input, fx));
+    write_valuation(value_portfolio(input, fx), jsonb);
   }
   // Built after SPI disconnects, so the result lives in the caller's memory context.
-  return to_jsonb(json);
+  return jsonb.finish();
 }
 
 namespace pgfolio::pg {

@@ -327,6 +327,21 @@ TEST(ValuationJson, MoneyPricesAndQuantitiesAreDecimalStrings) {
   no_numbers(json);
 }
 
+TEST(ValuationJson, StringsAreEscaped) {
+  // Asset ids and currency codes never hold such characters (the schema forbids them), but
+  // the writer must not depend on that.
+  PortfolioInput p;
+  p.base_currency = "IN\"R";
+  p.cash = D("0");
+  p.holdings.push_back(holding("A\\B\n\x01", Layer::Growth, "IN\"R", "1", "1", "1",
+                               "2024-05-01T10:00:00.000000Z"));
+  std::string text = valuation_json(value_portfolio(p, FxTable()));
+  auto json = nlohmann::json::parse(text);
+  EXPECT_EQ(json["baseCurrency"], "IN\"R");
+  EXPECT_EQ(json["holdings"][0]["assetId"], "A\\B\n\x01");
+  EXPECT_NE(text.find(R"(A\\B\u000a\u0001)"), std::string::npos) << text;
+}
+
 TEST(ValuationJson, MissingPercentsAndPriceTimeAreNull) {
   PortfolioInput p;
   p.base_currency = "INR";
