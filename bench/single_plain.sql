@@ -1,8 +1,12 @@
--- The plain-SQL baseline for pgfolio.portfolio_valuation(:id): the same jsonb document, built
--- by one SQL statement with the same rules (see batch_plain.sql for the half-even rounding
--- and the FX rates). Percentages are exact quotients rounded half-even to 2 decimals: div()
--- gives the truncated quotient, and the remainder decides the last digit.
--- The time format spells its colons \x3a because pgbench reads ":MI" as a variable.
+-- The plain-SQL baselines for pgfolio.portfolio_valuation(:id), each one SQL statement with
+-- the same rules (see batch_plain.sql for the half-even rounding and the FX rates).
+-- Percentages are exact quotients rounded half-even to 2 decimals: div() gives the truncated
+-- quotient, and the remainder decides the last digit.
+-- Two statements share the WITH clause below; bench/bench.py cuts this file at the "-- @"
+-- lines into:
+--   document  the same jsonb document pgfolio returns (checked equal, portfolio by portfolio);
+--   rows      the same numbers without the document: one row per holding, with the
+--             portfolio's totals and allocation repeated on each (checked against pgfolio's).
 WITH rates AS (
   SELECT f.base AS from_ccy, f.quote AS to_ccy, f.rate FROM pgfolio.fx_rates f
   UNION ALL
@@ -73,6 +77,9 @@ percents AS (
               UNION ALL
               SELECT 'return', '', holdings_value - cost_basis, cost_basis FROM totals) parts) q
 )
+-- @document
+-- The time format spells its colons \x3a: pgbench takes a colon followed by letters for a
+-- variable, even inside a string.
 SELECT jsonb_build_object(
   'baseCurrency', t.base_currency,
   'cash', t.cash::text,
@@ -104,3 +111,16 @@ SELECT jsonb_build_object(
     FROM rounded r JOIN percents pc ON pc.kind = 'holding' AND pc.key = r.asset_id),
     '[]'::jsonb))
 FROM totals t;
+-- @rows
+SELECT r.asset_id, r.layer, r.quantity, r.frozen_quantity, r.price, r.currency, r.as_of, r.rate,
+       r.value, r.average_cost, r.cost_basis, r.pnl, pc.percent AS pnl_percent,
+       t.base_currency, t.cash, t.holdings_value, t.cash + t.holdings_value AS total_value,
+       t.cost_basis AS total_cost_basis, t.holdings_value - t.cost_basis AS unrealized_pnl,
+       (SELECT percent FROM percents WHERE kind = 'return') AS return_percent,
+       t.oldest AS oldest_price_as_of,
+       (SELECT array_agg(l.value ORDER BY l.layer) FROM layers l) AS layer_values,
+       (SELECT array_agg(coalesce(percent, 0.00) ORDER BY key) FROM percents WHERE kind = 'layer')
+         AS layer_percents
+FROM totals t
+LEFT JOIN (rounded r JOIN percents pc ON pc.kind = 'holding' AND pc.key = r.asset_id) ON true
+ORDER BY r.asset_id;
