@@ -135,7 +135,10 @@ EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
 END
 $$;
 
-CREATE FUNCTION require_batch(batch jsonb, max_rows integer) RETURNS void
+-- The rows of a loader's batch, numbered from 1: refuses anything but a non-empty JSON array
+-- of at most max_rows objects, naming the first row that is not an object.
+CREATE FUNCTION batch_rows(batch jsonb, max_rows integer)
+RETURNS TABLE (row_number integer, row_value jsonb)
 LANGUAGE plpgsql IMMUTABLE SET search_path = @extschema@, pg_temp
 AS $$
 BEGIN
@@ -145,6 +148,15 @@ BEGIN
     PERFORM raise_error('VALIDATION_ERROR', format('at most %s rows per batch', max_rows),
                         jsonb_build_object('maxRows', max_rows));
   END IF;
+  FOR row_number, row_value IN
+    SELECT ordinality::integer, value FROM jsonb_array_elements(batch) WITH ORDINALITY
+  LOOP
+    IF jsonb_typeof(row_value) <> 'object' THEN
+      PERFORM raise_error('VALIDATION_ERROR', format('row %s is not an object', row_number),
+                          jsonb_build_object('row', row_number));
+    END IF;
+    RETURN NEXT;
+  END LOOP;
 END
 $$;
 
@@ -163,13 +175,7 @@ DECLARE
   v_as_of timestamptz;
   v_change numeric;
 BEGIN
-  PERFORM require_batch(batch, 10000);
-  FOR r IN SELECT value FROM jsonb_array_elements(batch) LOOP
-    idx := idx + 1;
-    IF jsonb_typeof(r) <> 'object' THEN
-      PERFORM raise_error('VALIDATION_ERROR', format('row %s is not an object', idx),
-                          jsonb_build_object('row', idx));
-    END IF;
+  FOR idx, r IN SELECT * FROM batch_rows(batch, 10000) LOOP
     SELECT * INTO v_asset FROM assets WHERE id = batch_text(r, idx, 'assetId', 32);
     IF NOT FOUND THEN
       PERFORM raise_error('NOT_FOUND', format('row %s: unknown asset %s', idx, r ->> 'assetId'),
@@ -222,13 +228,7 @@ DECLARE
   v_source text;
   v_as_of timestamptz;
 BEGIN
-  PERFORM require_batch(batch, 10000);
-  FOR r IN SELECT value FROM jsonb_array_elements(batch) LOOP
-    idx := idx + 1;
-    IF jsonb_typeof(r) <> 'object' THEN
-      PERFORM raise_error('VALIDATION_ERROR', format('row %s is not an object', idx),
-                          jsonb_build_object('row', idx));
-    END IF;
+  FOR idx, r IN SELECT * FROM batch_rows(batch, 10000) LOOP
     v_base := batch_text(r, idx, 'base', 5);
     v_quote := batch_text(r, idx, 'quote', 5);
     IF NOT EXISTS (SELECT 1 FROM currencies WHERE code = v_base)
