@@ -122,6 +122,17 @@ status=$?
 [ $status -eq 0 ] || tail -60 "$results/http.log"
 record_junit "HTTP (tests/http)" "$results/http.xml" $status
 
+# --- packaging ---------------------------------------------------------------------------
+meta_version_matches_control() {
+  local control meta
+  control=$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$PGFOLIO_ROOT/pgfolio.control")
+  meta=$(/usr/bin/python3 -c 'import json, sys; m = json.load(open(sys.argv[1]))
+print(m["version"], m["provides"]["pgfolio"]["version"])' "$PGFOLIO_ROOT/META.json")
+  echo "control $control, META.json $meta"
+  [ "$meta" = "$control $control" ]
+}
+check "META.json version is the control file's" meta_version_matches_control
+
 # --- the newcomer's path ---------------------------------------------------------------------
 say "newcomer path: make run, the printed lines, make stop"
 newcomer_env=(PGFOLIO_PGPORT=$((PGFOLIO_PGPORT + 10)) PGFOLIO_HTTP_PORT=$((PGFOLIO_HTTP_PORT + 10))
