@@ -9,7 +9,7 @@
 --    value whose digits past the minor unit are exactly one half (x - trunc(x, m) = 5·10^-(m+1))
 --    and whose last kept digit is even is truncated; everything else goes through round().
 --    Nothing here is negative (quantities, prices and rates > 0, cash ≥ 0). With round() alone
---    552 of the 100 001 benchmark portfolios get a different total.
+--    hundreds of the benchmark's portfolios get a different total (bench/RESULTS.md).
 -- What it does not do: a holding without a price (or rate) silently drops out of the inner
 -- joins, where pgfolio raises MISSING_PRICE / MISSING_FX_RATE.
 -- Shapes tried and found slower (bench/RESULTS.md): the product repeated inside the rounding

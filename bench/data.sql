@@ -1,8 +1,8 @@
 -- Benchmark data, generated set-based and reproducibly (fixed random seed). Sizes come from
 -- psql variables so the driver can shrink them for a smoke run:
 --   portfolios (default 100000), holdings_per_portfolio (10), assets (500).
--- Every fifth asset is quoted in USD, the rest in INR; portfolios are based in INR (85 %), USD
--- (10 %) and JPY (5 %, a currency without minor unit), so valuation converts through stored
+-- Every fifth asset is quoted in USD, the rest in INR; portfolios are based in INR (90 %), USD
+-- (5 %) and JPY (5 %, a currency without minor unit), so valuation converts through stored
 -- FX pairs (USD→INR, USD→JPY) and through their inverses (INR→USD, INR→JPY).
 -- Quantities have 4 decimals and prices 2, so products reach 6 decimals and some of them are
 -- exact ties at the minor unit: the half-even rule is exercised, not just present.

@@ -39,6 +39,8 @@ cat >>"$PGFOLIO_DATA/postgresql.conf" <<'CONF'
 shared_buffers = '1GB'
 work_mem = '256MB'
 track_functions = 'none'
+# Bounds every statement of the run, so that nothing can hang it.
+statement_timeout = '5min'
 CONF
 "$cluster" start
 pg -d postgres -c "CREATE DATABASE pgfolio"
@@ -53,4 +55,4 @@ results=()
 [ "$scale" = 100000 ] && results=(--results "$PGFOLIO_ROOT/bench/RESULTS.md")
 /usr/bin/python3 "$PGFOLIO_ROOT/bench/bench.py" \
   --dsn "host=127.0.0.1 port=$PGFOLIO_PGPORT user=postgres dbname=pgfolio" \
-  --command "make bench" "${results[@]}"
+  --command "PGFOLIO_BENCH_PGPORT=$PGFOLIO_PGPORT make bench" "${results[@]}"
