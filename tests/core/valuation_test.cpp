@@ -333,8 +333,8 @@ TEST(ValuationJson, StringsAreEscaped) {
   PortfolioInput p;
   p.base_currency = "IN\"R";
   p.cash = D("0");
-  p.holdings.push_back(holding("A\\B\n\x01", Layer::Growth, "IN\"R", "1", "1", "1",
-                               "2024-05-01T10:00:00.000000Z"));
+  p.holdings.push_back(
+      holding("A\\B\n\x01", Layer::Growth, "IN\"R", "1", "1", "1", "2024-05-01T10:00:00.000000Z"));
   std::string text = valuation_json(value_portfolio(p, FxTable()));
   auto json = nlohmann::json::parse(text);
   EXPECT_EQ(json["baseCurrency"], "IN\"R");
