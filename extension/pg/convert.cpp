@@ -31,11 +31,6 @@ Datum to_text(const std::string& value) {
   return pg_guard([&] { return PointerGetDatum(cstring_to_text_with_len(data, size)); });
 }
 
-Datum to_jsonb(const std::string& json_text) {
-  const char* c_text = json_text.c_str();
-  return pg_guard([&] { return DirectFunctionCall1(jsonb_in, CStringGetDatum(c_text)); });
-}
-
 std::string uuid_to_string(Datum uuid) {
   char* text = pg_guard([&] { return DatumGetCString(DirectFunctionCall1(uuid_out, uuid)); });
   std::string result(text);

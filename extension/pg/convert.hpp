@@ -16,7 +16,6 @@ Datum to_numeric(const Decimal& value);
 
 std::string to_string(Datum text_datum);  // text or varchar
 Datum to_text(const std::string& value);
-Datum to_jsonb(const std::string& json_text);
 std::string uuid_to_string(Datum uuid);
 
 }  // namespace pgfolio::pg
