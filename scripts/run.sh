@@ -9,6 +9,12 @@ setup_database >/dev/null
 pg -d pgfolio -f "$PGFOLIO_ROOT/demo/demo.sql" >/dev/null
 start_http
 
+# The stop and psql lines must reach this instance, not the default one.
+overrides=""
+[ "$PGFOLIO_PGPORT" = 5499 ] || overrides+="PGFOLIO_PGPORT=$PGFOLIO_PGPORT "
+[ "$PGFOLIO_HTTP_PORT" = 8080 ] || overrides+="PGFOLIO_HTTP_PORT=$PGFOLIO_HTTP_PORT "
+[ "$PGFOLIO_DATA" = "/var/tmp/pgfolio-$PGFOLIO_PGPORT" ] || overrides+="PGFOLIO_DATA=$PGFOLIO_DATA "
+
 cat <<EOF
 
 pgfolio is running.
@@ -19,5 +25,5 @@ Try:
   curl -s http://127.0.0.1:$PGFOLIO_HTTP_PORT/api/v1/prices/RELIANCE
   psql -h 127.0.0.1 -p $PGFOLIO_PGPORT -U postgres pgfolio -c "SELECT pgfolio.portfolio_valuation('10000000-0000-4000-8000-000000000002')"
 
-Stop with: make stop    Open psql with: make psql
+Stop with: ${overrides}make stop    Open psql with: ${overrides}make psql
 EOF

@@ -45,9 +45,10 @@ CREATE VIEW user_directory AS
   FROM users;
 GRANT SELECT ON user_directory TO pgfolio_analyst, pgfolio_admin;
 
--- Public and unlisted portfolios, readable by anyone only through these views: what they
--- hold by weight, never cash amounts or personal data beyond the owner's display name.
--- Unlisted portfolios are reachable by id but not listed in public_portfolios.
+-- Public portfolios, listed for anyone through these views: what they hold, never cash
+-- amounts or personal data beyond the owner's display name. Unlisted portfolios are in
+-- neither view: only someone who knows the id reads one, through public_portfolio(id)
+-- (sql/75-public-portfolios.sql), which also gives weights and performance.
 CREATE VIEW public_portfolios AS
   SELECT p.id, p.name, u.display_name AS owner_display_name, p.base_currency, p.created_at
   FROM portfolios p JOIN user_directory u ON u.id = p.owner_id
@@ -58,6 +59,6 @@ CREATE VIEW public_portfolio_holdings AS
   FROM holdings h
   JOIN portfolios p ON p.id = h.portfolio_id
   JOIN assets a ON a.id = h.asset_id
-  WHERE p.visibility IN ('public', 'unlisted') AND p.status = 'active';
+  WHERE p.visibility = 'public' AND p.status = 'active';
 GRANT SELECT ON public_portfolios, public_portfolio_holdings
   TO pgfolio_api, pgfolio_analyst, pgfolio_admin;

@@ -27,7 +27,10 @@ BEGIN
     RAISE EXCEPTION 'pgfolio: unknown error code %', code USING ERRCODE = 'PF500';
   END IF;
   -- A NULL message would make RAISE fail with its own error instead: the title stands in.
-  RAISE EXCEPTION USING ERRCODE = state, MESSAGE = coalesce(message, fallback),
+  -- Control characters become spaces: messages often quote the caller's input, and a newline
+  -- there could forge a "DETAIL:" line in the error text a client parses.
+  RAISE EXCEPTION USING ERRCODE = state,
+    MESSAGE = regexp_replace(coalesce(message, fallback), '[[:cntrl:]]', ' ', 'g'),
     DETAIL = coalesce(details, '{}'::jsonb)::text;
 END
 $$;

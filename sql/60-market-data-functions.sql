@@ -2,8 +2,9 @@
 -- loading validates every row and names the bad one, so a feeder's mistake is never half-applied.
 
 -- One price as the API shows it; numbers that are money or prices are decimal strings.
+-- STABLE, not IMMUTABLE: asOf is written in the session's TimeZone.
 CREATE FUNCTION price_json(a assets, p prices) RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = @extschema@, pg_temp
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = @extschema@, pg_temp
 AS $$
   SELECT jsonb_build_object(
     'assetId', a.id, 'symbol', a.symbol, 'name', a.name, 'layer', a.layer,
@@ -28,7 +29,7 @@ DECLARE
 BEGIN
   SELECT price_json(a, p) INTO result
   FROM assets a JOIN prices p ON p.asset_id = a.id
-  WHERE a.id = get_price.asset_id;
+  WHERE a.id = get_price.asset_id AND a.active;  -- as list_prices: inactive assets are hidden
   IF result IS NULL THEN
     PERFORM raise_error('NOT_FOUND', format('no price for asset %s', get_price.asset_id),
                         jsonb_build_object('assetId', get_price.asset_id));
@@ -113,10 +114,13 @@ $$;
 
 -- Reads a required time of a batch row: an ISO 8601 string with a time zone (Z or an offset),
 -- so that its instant never depends on the session's TimeZone, and never PostgreSQL's special
--- words ('now', 'epoch', 'infinity'): an infinite asOf would pin a price forever.
+-- words ('now', 'epoch', 'infinity'): an infinite asOf would pin a price forever, and so
+-- would one far in the future, so a time more than an hour ahead (clock skew) is refused too.
 CREATE FUNCTION batch_timestamp(batch_row jsonb, idx integer, field text) RETURNS timestamptz
 LANGUAGE plpgsql STABLE SET search_path = @extschema@, pg_temp
 AS $$
+DECLARE
+  at timestamptz;
 BEGIN
   IF jsonb_typeof(batch_row -> field) IS DISTINCT FROM 'string'
      OR NOT (batch_row ->> field) ~ ('^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}'
@@ -127,8 +131,15 @@ BEGIN
              idx, field),
       jsonb_build_object('row', idx, 'field', field));
   END IF;
-  RETURN (batch_row ->> field)::timestamptz;
-EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
+  at := (batch_row ->> field)::timestamptz;
+  IF at > now() + interval '1 hour' THEN
+    PERFORM raise_error('VALIDATION_ERROR', format('row %s: %s is in the future', idx, field),
+                        jsonb_build_object('row', idx, 'field', field));
+  END IF;
+  RETURN at;
+EXCEPTION
+  WHEN invalid_datetime_format OR datetime_field_overflow OR invalid_time_zone_displacement_value
+  THEN
   PERFORM raise_error('VALIDATION_ERROR', format('row %s: %s is not a valid time', idx, field),
                       jsonb_build_object('row', idx, 'field', field));
   RETURN NULL;

@@ -1,6 +1,5 @@
 #include "guard.hpp"
 
-#include <cstdio>
 #include <cstring>
 #include <new>
 #include <string>
@@ -100,7 +99,11 @@ Datum run_entry(FunctionCallInfo fcinfo, EntryBody body) {
     copy_text(pending.message, sizeof pending.message, "pgfolio: out of memory");
   } catch (const std::exception& e) {
     pending.sqlstate = sqlstate_of(ErrorCode::INTERNAL_ERROR);
-    std::snprintf(pending.message, sizeof pending.message, "pgfolio internal error: %s", e.what());
+    // copy_text, not snprintf: a long what() must not be cut inside a UTF-8 sequence.
+    constexpr char kPrefix[] = "pgfolio internal error: ";
+    constexpr std::size_t kPrefixLength = sizeof kPrefix - 1;
+    std::memcpy(pending.message, kPrefix, kPrefixLength);
+    copy_text(pending.message + kPrefixLength, sizeof pending.message - kPrefixLength, e.what());
   } catch (...) {
     pending.sqlstate = sqlstate_of(ErrorCode::INTERNAL_ERROR);
     copy_text(pending.message, sizeof pending.message, "pgfolio internal error");

@@ -1,7 +1,7 @@
 -- Ownership in the database: pgfolio_api reaches only the acting user's rows, none without an
 -- acting user; analysts read portfolios but no personal data.
 BEGIN;
-SELECT plan(20);
+SELECT plan(23);
 \ir fixtures.psql
 
 SET LOCAL ROLE pgfolio_api;
@@ -52,7 +52,27 @@ SELECT columns_are('pgfolio', 'public_portfolios',
   'public_portfolios shows no cash and no personal data');
 SELECT columns_are('pgfolio', 'public_portfolio_holdings', ARRAY['portfolio_id', 'asset_id', 'layer'],
   'public_portfolio_holdings shows no quantities or amounts');
+
+-- Unlisted: readable by id through public_portfolio(), listed nowhere.
+INSERT INTO pgfolio.portfolios (id, owner_id, name, visibility, cash_balance) VALUES
+  ('b2000000-0000-4000-8000-00000000000b', 'b0000000-0000-4000-8000-00000000000b', 'B quiet', 'unlisted', 99);
+INSERT INTO pgfolio.holdings (portfolio_id, asset_id, quantity, average_cost) VALUES
+  ('b2000000-0000-4000-8000-00000000000b', 'T-INR', 3, 100),
+  ('b2000000-0000-4000-8000-00000000000b', 'T-GOLD', 1, 7000);
 SET LOCAL ROLE pgfolio_api;
+SELECT is((SELECT count(*) FROM pgfolio.public_portfolio_holdings
+           WHERE portfolio_id = 'b2000000-0000-4000-8000-00000000000b'), 0::bigint,
+  'an unlisted portfolio is not in public_portfolio_holdings');
+SELECT is(pgfolio.public_portfolio('b2000000-0000-4000-8000-00000000000b'),
+  '{"id": "b2000000-0000-4000-8000-00000000000b", "name": "B quiet", "visibility": "unlisted",
+    "ownerDisplayName": "User B", "baseCurrency": "INR", "returnPercent": "0.01",
+    "allocationPercent": {"GROWTH": "4.12", "UPSIDE": "0.00", "FOUNDATION": "95.88"},
+    "holdings": [{"assetId": "T-GOLD", "layer": "FOUNDATION", "weightPercent": "95.88"},
+                 {"assetId": "T-INR", "layer": "GROWTH", "weightPercent": "4.12"}]}'::jsonb,
+  '... but anyone with its id reads its weights and performance, without cash or quantities');
+SELECT throws_ok($$SELECT pgfolio.public_portfolio('a1000000-0000-4000-8000-00000000000a')$$,
+  'PF404', 'portfolio a1000000-0000-4000-8000-00000000000a not found',
+  'a private portfolio is not public_portfolio''s to show');
 SELECT throws_ok($$SELECT 1 FROM pgfolio.user_directory$$, '42501', NULL,
   'pgfolio_api has no user directory');
 RESET ROLE;

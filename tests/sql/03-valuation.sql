@@ -4,7 +4,7 @@
 -- REPEATABLE READ: the demo price mover (pg_cron, every minute) must not move the demo
 -- portfolios between the batch and the single valuations compared below.
 BEGIN ISOLATION LEVEL REPEATABLE READ;
-SELECT plan(36);
+SELECT plan(37);
 \ir fixtures.psql
 
 -- More portfolios of a user C: one in USD (the INR asset needs the inverse of USD/INR), one
@@ -217,6 +217,13 @@ SELECT pgfolio.upsert_fx_rates('[{"base": "JPY", "quote": "INR", "rate": "0.55",
   "asOf": "2026-11-01T00:00:00Z"}]') \g /dev/null
 SELECT is(pgfolio.portfolio_value('b1000000-0000-4000-8000-00000000000b')::text, '11100.00',
   'with a JPY/INR rate the JPY holding is converted (50 + 10500 + 1 × 1000 × 0.55)');
+
+-- SQL's own rounding helper follows the same rule as the C++: ties to the even neighbour.
+SELECT results_eq(
+  $$SELECT pgfolio.round_half_even(v, s) FROM (VALUES (0.125, 2), (0.135, 2), (-0.125, 2),
+    (0.1251, 2), (2.5, 0), (3.5, 0), (-2.5, 0), (0.005, 2), (12345.675, -1)) t (v, s)$$,
+  $$VALUES (0.12), (0.14), (-0.12), (0.13), (2), (4), (-2), (0.00), (12350)$$,
+  'round_half_even sends ties to the even neighbour and everything else to the nearest');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -2,7 +2,7 @@
 -- bad row refused by name, nothing of a bad batch applied) and the read functions behind
 -- GET /prices, /prices/{assetId} and /assets?q=.
 BEGIN;
-SELECT plan(73);
+SELECT plan(76);
 \ir fixtures.psql
 -- price_json renders times in the session's zone.
 SET LOCAL TimeZone = 'UTC';
@@ -111,6 +111,17 @@ INSERT INTO bad_prices VALUES
   ('a time with month 13', '[{"assetId": "T-INR", "price": "1", "currency": "INR",
      "source": "t", "asOf": "2026-13-02T10:00:00Z"}]', 'PF400', 'row 1: asOf is not a valid time',
    '{"row": 1, "field": "asOf"}'),
+  ('a time zone offset out of range', '[{"assetId": "T-INR", "price": "1", "currency": "INR",
+     "source": "t", "asOf": "2026-11-02T10:00:00+99"}]', 'PF400',
+   'row 1: asOf is not a valid time', '{"row": 1, "field": "asOf"}'),
+  -- A far-future asOf would pin the price: every later real price would go to history only.
+  ('a time far in the future', '[{"assetId": "T-INR", "price": "1", "currency": "INR",
+     "source": "t", "asOf": "9999-12-31T00:00:00Z"}]', 'PF400', 'row 1: asOf is in the future',
+   '{"row": 1, "field": "asOf"}'),
+  ('a newline forging a DETAIL line', '[{"assetId": "NOPE\nDETAIL:  {\"spoof\": 1}",
+     "price": "1", "currency": "INR", "source": "t", "asOf": "2026-11-02T10:00:00Z"}]', 'PF404',
+   'row 1: unknown asset NOPE DETAIL:  {"spoof": 1}',
+   '{"row": 1, "assetId": "NOPE\nDETAIL:  {\"spoof\": 1}"}'),
   ('a time as a JSON number', '[{"assetId": "T-INR", "price": "1", "currency": "INR",
      "source": "t", "asOf": 1793527200}]', 'PF400',
    'row 1: asOf must be an ISO 8601 time with a time zone, like 2026-11-01T10:00:00Z',
@@ -121,8 +132,8 @@ INSERT INTO bad_prices VALUES
    '{"row": 1, "field": "change24hPercent"}'),
   -- The bad row comes second: the first, good one must not be applied either.
   ('a good row, then a bad one', '[{"assetId": "T-GOLD", "price": "1", "currency": "INR",
-     "source": "bad batch", "asOf": "2030-01-01T00:00:00Z"}, {"assetId": "T-GOLD", "price": "x",
-     "currency": "INR", "source": "t", "asOf": "2030-01-01T00:00:00Z"}]', 'PF400',
+     "source": "bad batch", "asOf": "2026-11-02T12:00:00Z"}, {"assetId": "T-GOLD", "price": "x",
+     "currency": "INR", "source": "t", "asOf": "2026-11-02T12:00:00Z"}]', 'PF400',
    'row 2: price must be a decimal with at most 20 integer and 10 fractional digits',
    '{"row": 2, "field": "price"}');
 SELECT is(pg_temp.error_of(format('SELECT pgfolio.upsert_prices(%L)', b.batch)),
