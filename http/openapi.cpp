@@ -52,11 +52,10 @@ json operation(const Route& route, size_t max_body_bytes) {
   }
   if (!parameters.empty()) op["parameters"] = parameters;
 
-  json success = {{"description", "Success"}};
-  if (route.response_media_type == kJsonContentType)
-    success["content"] = {{kJsonContentType, {{"schema", json::object()}}}};
-  else
-    success["content"] = {{route.response_media_type, {{"schema", {{"type", "string"}}}}}};
+  json success = {
+      {"description", "Success"},
+      {"content",
+       {{route.response_media_type, {{"schema", response_schema_ref(route.response)}}}}}};
   json responses = {{std::to_string(route.success_status), success}};
   if (route.auth != Auth::kNone) {
     responses["401"] = problem_response("Authentication required");
@@ -89,6 +88,7 @@ std::string build_openapi_document(const std::vector<Route>& routes, size_t max_
         {"details", {{"type", "object"}}}}}};
 
   json components;
+  components["schemas"] = response_schemas();
   components["schemas"]["Problem"] = problem_schema;
   components["securitySchemes"]["bearerAuth"] = {{"type", "http"}, {"scheme", "bearer"}};
 

@@ -18,6 +18,81 @@ constexpr const char* kAssetIdPattern = "^[A-Z0-9][A-Z0-9._-]{0,31}$";
 // pgfolio.search_assets refuses longer text itself; refusing it here says so in OpenAPI.
 constexpr size_t kSearchQueryMaxLength = 100;
 
+// How PostgreSQL writes a numeric as text: no exponent, no leading +.
+constexpr const char* kDecimalPattern = "^-?[0-9]+(\\.[0-9]+)?$";
+
+nlohmann::json text(const std::string& description, bool nullable = false) {
+  nlohmann::json schema = {{"type", "string"}, {"description", description}};
+  if (nullable) schema["nullable"] = true;
+  return schema;
+}
+
+// Money, prices, quantities and percentages: exact decimal strings, never JSON numbers (a
+// client parsing them into a binary float would lose digits).
+nlohmann::json decimal(const std::string& description, const std::string& example,
+                       bool nullable = false) {
+  nlohmann::json schema = text(description + " (an exact decimal string)", nullable);
+  schema["pattern"] = kDecimalPattern;
+  schema["example"] = example;
+  return schema;
+}
+
+// What the SQL functions and the built-ins return (sql/60-market-data-functions.sql:
+// price_json, search_assets, upsert_prices).
+nlohmann::json build_response_schemas() {
+  using nlohmann::json;
+  json price = {
+      {"type", "object"},
+      {"required",
+       {"assetId", "symbol", "name", "layer", "price", "currency", "source", "asOf",
+        "change24hPercent"}},
+      {"properties",
+       {{"assetId", text("Asset id")},
+        {"symbol", text("Ticker symbol")},
+        {"name", text("Asset name")},
+        {"layer", text("Portfolio layer: FOUNDATION, GROWTH or UPSIDE")},
+        {"price", decimal("Latest price in `currency`", "2952.784")},
+        {"currency", text("Quote currency (ISO 4217 code)")},
+        {"source", text("Where the price came from")},
+        {"asOf",
+         {{"type", "string"}, {"format", "date-time"}, {"description", "Time of the price"}}},
+        {"change24hPercent", decimal("Change over 24 hours in percent", "-1.25", true)}}}};
+  json asset = {
+      {"type", "object"},
+      {"required",
+       {"assetId", "symbol", "exchange", "name", "isin", "assetClass", "sector", "quoteCurrency",
+        "layer", "minTradeAmount", "quantityDecimals"}},
+      {"properties",
+       {{"assetId", text("Asset id")},
+        {"symbol", text("Ticker symbol")},
+        {"exchange", text("Exchange", true)},
+        {"name", text("Asset name")},
+        {"isin", text("ISIN", true)},
+        {"assetClass", text("STOCK, ETF, MUTUAL_FUND, CRYPTO, GOLD or FIXED_INCOME")},
+        {"sector", text("Sector", true)},
+        {"quoteCurrency", text("Currency the asset is quoted in")},
+        {"layer", text("Portfolio layer: FOUNDATION, GROWTH or UPSIDE")},
+        {"minTradeAmount", decimal("Smallest trade, in the quote currency", "100.00")},
+        {"quantityDecimals",
+         {{"type", "integer"}, {"description", "Decimals a quantity of the asset may have"}}}}}};
+  return {
+      {"Status",
+       {{"type", "object"},
+        {"required", {"status"}},
+        {"properties", {{"status", text("ok (healthz) or ready (readyz)")}}}}},
+      {"MetricsText",
+       {{"type", "string"}, {"description", "Prometheus text exposition format 0.0.4"}}},
+      {"OpenApiDocument",
+       {{"type", "object"},
+        {"required", {"openapi", "info", "paths"}},
+        {"description", "An OpenAPI 3.0 document"}}},
+      {"Price", price},
+      {"Asset", asset},
+      {"RowCount",
+       {{"type", "integer"}, {"minimum", 1}, {"description", "Rows read from the batch"}}},
+  };
+}
+
 std::vector<Route> build_table() {
   return {
       {Method::Get,
@@ -27,6 +102,7 @@ std::vector<Route> build_table() {
        Auth::kNone,
        BodyShape::kNone,
        200,
+       {ResponseShape::kOne, "Status"},
        "Liveness: the process is up (does not touch the database)",
        Builtin::kHealth},
       {Method::Get,
@@ -36,6 +112,7 @@ std::vector<Route> build_table() {
        Auth::kNone,
        BodyShape::kNone,
        200,
+       {ResponseShape::kOne, "Status"},
        "Readiness: the database answers SELECT 1",
        Builtin::kReady},
       {Method::Get,
@@ -45,6 +122,7 @@ std::vector<Route> build_table() {
        Auth::kNone,
        BodyShape::kNone,
        200,
+       {ResponseShape::kOne, "MetricsText"},
        "Prometheus metrics",
        Builtin::kMetrics,
        "text/plain; version=0.0.4"},
@@ -55,6 +133,7 @@ std::vector<Route> build_table() {
        Auth::kNone,
        BodyShape::kNone,
        200,
+       {ResponseShape::kOne, "OpenApiDocument"},
        "This API's OpenAPI 3.0 document",
        Builtin::kOpenApi},
 
@@ -65,7 +144,8 @@ std::vector<Route> build_table() {
        Auth::kNone,
        BodyShape::kNone,
        200,
-       "Latest price of every asset"},
+       {ResponseShape::kArrayOf, "Price"},
+       "Latest price of every active asset, ordered by asset id"},
       {Method::Get,
        "/api/v1/prices/{assetId}",
        "get_price",
@@ -74,6 +154,7 @@ std::vector<Route> build_table() {
        Auth::kNone,
        BodyShape::kNone,
        200,
+       {ResponseShape::kOne, "Price"},
        "Latest price of one asset"},
       {Method::Get,
        "/api/v1/assets",
@@ -83,7 +164,8 @@ std::vector<Route> build_table() {
        Auth::kNone,
        BodyShape::kNone,
        200,
-       "Search assets"},
+       {ResponseShape::kArrayOf, "Asset"},
+       "Search active assets (at most 50, ordered by asset id)"},
       {Method::Post,
        "/api/v1/admin/prices",
        "upsert_prices",
@@ -92,6 +174,7 @@ std::vector<Route> build_table() {
        Auth::kAdmin,
        BodyShape::kJsonArray,
        200,
+       {ResponseShape::kOne, "RowCount"},
        "Insert or update prices"},
   };
 }
@@ -138,6 +221,9 @@ void validate(const std::vector<Route>& table) {
       throw std::logic_error("route table: path parameters and args differ in " + where);
     if ((body_args > 0) != (route.body != BodyShape::kNone) || body_args > 1)
       throw std::logic_error("route table: body arg and body shape disagree in " + where);
+    if (!response_schemas().contains(route.response.schema))
+      throw std::logic_error("route table: unknown response schema " + route.response.schema +
+                             " in " + where);
   }
 }
 
@@ -206,12 +292,24 @@ std::string route_table_json(const std::vector<Route>& routes) {
                 {"args", args},
                 {"body", body_shape_name(route.body)},
                 {"successStatus", route.success_status},
-                {"responseMediaType", route.response_media_type}};
+                {"responseMediaType", route.response_media_type},
+                {"responseSchema", response_schema_ref(route.response)}};
     if (!route.sql_function.empty()) row["sqlFunction"] = "pgfolio." + route.sql_function;
     if (route.builtin != Builtin::kNone) row["builtin"] = builtin_name(route.builtin);
     rows.push_back(row);
   }
   return rows.dump(2);
+}
+
+const nlohmann::json& response_schemas() {
+  static const nlohmann::json schemas = build_response_schemas();
+  return schemas;
+}
+
+nlohmann::json response_schema_ref(const ResponseBody& response) {
+  nlohmann::json ref = {{"$ref", "#/components/schemas/" + response.schema}};
+  if (response.shape == ResponseShape::kArrayOf) return {{"type", "array"}, {"items", ref}};
+  return ref;
 }
 
 std::string method_name(Pistache::Http::Method method) {

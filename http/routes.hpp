@@ -7,6 +7,8 @@
 
 #include <pistache/http_defs.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cstddef>
 #include <memory>
 #include <regex>
@@ -44,6 +46,14 @@ enum class BodyShape { kNone, kJsonObject, kJsonArray };
 // Endpoints answered by the server itself rather than by a SQL function.
 enum class Builtin { kNone, kHealth, kReady, kMetrics, kOpenApi };
 
+// What a success answer's body holds, for the OpenAPI document: one value, or an array of
+// values, of a named schema from response_schemas().
+enum class ResponseShape { kOne, kArrayOf };
+struct ResponseBody {
+  ResponseShape shape;
+  std::string schema;  // a key of response_schemas(), e.g. "Price"
+};
+
 struct Route {
   Pistache::Http::Method method;
   std::string path;          // e.g. /api/v1/prices/{assetId}
@@ -52,6 +62,7 @@ struct Route {
   Auth auth;
   BodyShape body;
   int success_status;
+  ResponseBody response;
   std::string summary;
   Builtin builtin = Builtin::kNone;
   std::string response_media_type = "application/json";
@@ -61,6 +72,13 @@ struct Route {
 // patterns compile); a bad row aborts the start with a message rather than serving a broken
 // endpoint.
 const std::vector<Route>& route_table();
+
+// The schemas of success bodies by name, as OpenAPI 3.0 schema objects (they become the
+// document's components/schemas). Money, prices and quantities are decimal strings.
+const nlohmann::json& response_schemas();
+
+// The schema of a route's success body: a reference to its named schema, or an array of them.
+nlohmann::json response_schema_ref(const ResponseBody& response);
 
 // The table as a JSON array, one object per row, for `pgfolio-http --routes`: what tooling
 // and the tests compare with the OpenAPI document and the live server.

@@ -4,6 +4,7 @@ refuses to send (bad bytes, lying Content-Length), problem+json checks and a Pro
 parser. Standard library and psycopg2 only.
 """
 
+import datetime
 import http.client
 import json
 import os
@@ -180,6 +181,55 @@ def assert_problem(response: Response, status: int, code: str) -> dict:
         for marker in SQL_LEAK_MARKERS:
             assert marker not in problem["detail"], problem
     return problem
+
+
+def schema_problems(value, schema: dict, schemas: dict, where: str = "$") -> List[str]:
+    """Where `value` breaks the OpenAPI 3.0 `schema` (the subset the route table uses: $ref
+    into `schemas`, type, nullable, required, properties, items, pattern, format date-time,
+    minimum). Stricter than OpenAPI in one way: an object property the schema does not list
+    is reported, so the document cannot fall behind what the server sends."""
+    if "$ref" in schema:
+        return schema_problems(value, schemas[schema["$ref"].rsplit("/", 1)[-1]], schemas,
+                               where)
+    if value is None:
+        return [] if schema.get("nullable") else [f"{where}: null is not allowed"]
+    kind = schema.get("type")
+    python_types = {"object": dict, "array": list, "string": str, "boolean": bool,
+                    "integer": int, "number": (int, float)}
+    if kind and (not isinstance(value, python_types[kind]) or
+                 (isinstance(value, bool) and kind != "boolean")):
+        return [f"{where}: expected {kind}, got {type(value).__name__} {value!r:.60}"]
+    problems = []
+    if kind == "string":
+        pattern = schema.get("pattern")
+        # OpenAPI patterns are ECMAScript; Python's $ would also accept a trailing newline.
+        if pattern and not re.search(re.sub(r"\$$", r"\\Z", pattern), value):
+            problems.append(f"{where}: {value!r} does not match {pattern}")
+        if schema.get("format") == "date-time":
+            try:
+                parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+                if parsed.tzinfo is None:
+                    problems.append(f"{where}: {value!r} has no time zone")
+            except ValueError:
+                problems.append(f"{where}: {value!r} is not a date-time")
+    if kind in ("integer", "number") and "minimum" in schema and value < schema["minimum"]:
+        problems.append(f"{where}: {value} is below {schema['minimum']}")
+    if kind == "object":
+        problems += [f"{where}: {name} is missing" for name in schema.get("required", [])
+                     if name not in value]
+        properties = schema.get("properties")
+        if properties is not None:
+            for name, item in value.items():
+                if name not in properties:
+                    problems.append(f"{where}: {name} is not in the schema")
+                else:
+                    problems += schema_problems(item, properties[name], schemas,
+                                                f"{where}.{name}")
+    if kind == "array":
+        for index, item in enumerate(value):
+            problems += schema_problems(item, schema.get("items", {}), schemas,
+                                        f"{where}[{index}]")
+    return problems
 
 
 _SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')

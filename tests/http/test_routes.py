@@ -1,12 +1,15 @@
 """The route table (`pgfolio-http --routes`), the served OpenAPI document and the live
-server agree: every row is documented with its method, every documented operation is a row,
-and every row is routed (answers something other than 404/405 for its method)."""
+server agree: every row is documented with its method and response schema, every documented
+operation is a row, every row is routed (answers something other than 404/405 for its
+method), and what the routes answer fits their documented schema."""
 
 import json
 import re
 import subprocess
 
 import pytest
+
+from support import schema_problems
 
 # A value per path parameter that names something that exists (the HT- test data), so a
 # routed request cannot be mistaken for an unrouted one by its 404. A new path parameter
@@ -67,6 +70,11 @@ def test_every_route_is_in_openapi(routes, openapi):
         assert operation["x-pgfolio-auth"] == row["auth"]
         assert operation.get("x-pgfolio-sql-function") == row["sqlFunction"]
         assert str(row["successStatus"]) in operation["responses"]
+        success = operation["responses"][str(row["successStatus"])]
+        assert success["content"] == {row["responseMediaType"]:
+                                      {"schema": row["responseSchema"]}}, row["path"]
+        for ref in re.findall(r"#/components/schemas/(\w+)", json.dumps(row["responseSchema"])):
+            assert ref in openapi["components"]["schemas"], ref
         documented = {(p["name"], p["in"]): p for p in operation.get("parameters", [])}
         for arg in row["args"]:
             if arg["in"] == "body":
@@ -88,7 +96,7 @@ def test_every_openapi_operation_is_a_route(routes, openapi):
         assert (method, path) in table, f"openapi.json documents {method} {path}, not routed"
 
 
-def test_every_route_is_live(routes, client, market_data):
+def test_every_route_is_live(routes, openapi, client, market_data):
     for row in routes:
         path = row["path"]
         for name in re.findall(r"\{([^}]+)\}", path):
@@ -106,6 +114,9 @@ def test_every_route_is_live(routes, client, market_data):
             assert response.status == row["successStatus"], (row["method"], path)
             media_type = row["responseMediaType"].split(";")[0]
             assert response.media_type == media_type
+            body = response.json() if media_type == "application/json" else response.body.decode()
+            assert not schema_problems(body, row["responseSchema"],
+                                       openapi["components"]["schemas"]), (path, body)
         else:
             assert response.status == 401
 
@@ -123,3 +134,58 @@ def test_unknown_option_is_refused(settings):
                             timeout=10)
     assert result.returncode != 0
     assert b"--no-such-option" in result.stderr
+
+
+def test_every_route_has_a_response_schema(routes, openapi):
+    schemas = openapi["components"]["schemas"]
+    for row in routes:
+        schema = row["responseSchema"]
+        if "$ref" in schema:
+            schema = schemas[schema["$ref"].rsplit("/", 1)[-1]]
+        assert schema.get("type") in ("object", "array", "string", "integer"), row
+        if row["sqlFunction"] and schema["type"] == "array":
+            assert "$ref" in schema["items"] or "type" in schema["items"], row
+
+
+@pytest.mark.parametrize("schema,field", [("Price", "price"), ("Price", "change24hPercent"),
+                                          ("Asset", "minTradeAmount")])
+def test_money_is_documented_as_a_decimal_string(openapi, schema, field):
+    prop = openapi["components"]["schemas"][schema]["properties"][field]
+    assert prop["type"] == "string"
+    pattern = re.compile(prop["pattern"].replace("$", r"\Z"))
+    for decimal in ("0", "7", "1234.56", "-1.25", "12345678901234567890.123456789"):
+        assert pattern.search(decimal), decimal
+    for not_decimal in ("1e3", "1,5", "1.", ".5", "+1", "NaN", "Infinity", " 1", "1.2.3"):
+        assert not pattern.search(not_decimal), not_decimal
+
+
+def test_sql_answers_fit_their_schema(client, routes, openapi, market_data):
+    """The documented schemas are what the SQL functions really return, including the test
+    data's nulls (no 24h change; assets without exchange, ISIN or sector) and a price of 29
+    significant digits."""
+    schemas = openapi["components"]["schemas"]
+    by_path = {row["path"]: row["responseSchema"] for row in routes if row["method"] == "GET"}
+    for path, template in [("/api/v1/prices", "/api/v1/prices"),
+                           ("/api/v1/prices/HT-ALPHA", "/api/v1/prices/{assetId}"),
+                           ("/api/v1/prices/HT-BETA", "/api/v1/prices/{assetId}"),
+                           ("/api/v1/assets?q=HTTP%20Test", "/api/v1/assets"),
+                           ("/api/v1/assets", "/api/v1/assets")]:
+        response = client.get(path)
+        assert response.status == 200, path
+        body = response.json()
+        assert body, path  # an empty answer would prove nothing
+        assert not schema_problems(body, by_path[template], schemas), (path, body)
+
+
+def test_schema_check_catches_a_float_price(openapi):
+    # The check above can fail: a price sent as a JSON number breaks the Price schema.
+    schemas = openapi["components"]["schemas"]
+    price = {"assetId": "X", "symbol": "X", "name": "X", "layer": "GROWTH", "price": 1234.56,
+             "currency": "INR", "source": "s", "asOf": "2026-01-02T03:04:05Z",
+             "change24hPercent": None}
+    problems = schema_problems(price, {"$ref": "#/components/schemas/Price"}, schemas)
+    assert problems == ["$.price: expected string, got float 1234.56"]
+    price["price"] = "1234.56"
+    assert not schema_problems(price, {"$ref": "#/components/schemas/Price"}, schemas)
+    price["extra"] = "1"
+    assert schema_problems(price, {"$ref": "#/components/schemas/Price"}, schemas)
