@@ -110,7 +110,9 @@ Reply Dispatcher::options_reply(const IncomingRequest& request, const RouteMatch
   Reply reply;
   reply.status = 204;
   reply.content_type.clear();
-  reply.route_label = match.route ? match.route->path : "unmatched";
+  // No route row is for OPTIONS; the answer is about the path, so it is counted under the
+  // path's template (bounded, like every route label), not as unmatched.
+  reply.route_label = match.path_template;
   const std::string allow = allow_header_value(match.allowed);
   reply.headers.emplace_back("Allow", allow);
   // A preflight from an allowed origin gets the CORS grant; anything else only the Allow

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <chrono>
+#include <sstream>
 
 #include "access_log.hpp"
 #include "headers.hpp"
@@ -40,6 +41,33 @@ bool head_ended(const std::shared_ptr<Pistache::Tcp::Peer>& peer, const char* bu
 void forget_head(const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
   if (auto tail = std::static_pointer_cast<std::string>(peer->tryGetData(kHeadTailKey)))
     tail->clear();
+}
+
+// Whether nothing of the next request has been read yet (see head_ended).
+bool at_request_start(const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
+  auto tail = std::static_pointer_cast<std::string>(peer->tryGetData(kHeadTailKey));
+  return !tail || tail->empty();
+}
+
+// Pistache 0.0.5's parser keeps the input it was fed in a private buffer and has no public
+// way to tell what is left in it once a request is complete; its own onInput discards that
+// rest, which drops pipelined requests. Access checking does not apply to the names in an
+// explicit instantiation ([temp.explicit]), which lets this file name the member; should a
+// Pistache rename it, this stops compiling instead of misbehaving.
+using ParserBufferMember = Pistache::ArrayStreamBuf<char> Pistache::Http::Private::ParserBase::*;
+ParserBufferMember parser_buffer_member();
+template <ParserBufferMember Member>
+struct ParserBufferAccess {
+  friend ParserBufferMember parser_buffer_member() { return Member; }
+};
+template struct ParserBufferAccess<&Pistache::Http::Private::ParserBase::buffer>;
+
+// What the parser was fed beyond the request it has just completed: the start of the
+// client's next requests. The parser's own read position marks the end of the request, so
+// the split is exactly where its framing (Content-Length or chunks) put it.
+std::string unread_input(const Pistache::Http::Private::ParserBase& parser) {
+  const auto& buffer = parser.*parser_buffer_member();
+  return std::string(buffer.curptr(), buffer.endptr());
 }
 
 std::string lowercase(std::string text) {
@@ -80,17 +108,46 @@ struct SendOutcome {
   size_t body_bytes;
 };
 
+// What an answer needs to know about the request it answers.
+struct Exchange {
+  std::string request_id;
+  std::optional<std::string> origin;
+  Pistache::Http::Version version;
+  bool head;  // a HEAD request: the headers of the answer, no body
+  bool keep_alive;
+};
+
+// The answer to a HEAD request: what a GET would answer, Content-Length included, without the
+// body. Pistache 0.0.5's ResponseWriter always writes Content-Length as the size of the body
+// it sends, so the head is written here, the way putOnWire writes it, and queued on the same
+// transport (so it keeps its place among pipelined answers).
+Pistache::Async::Promise<ssize_t> send_head_only(ResponseWriter& response, const Exchange& exchange,
+                                                 int status, size_t content_length) {
+  const auto code = static_cast<Pistache::Http::Code>(status);
+  std::ostringstream head;
+  head << exchange.version << ' ' << status << ' ' << code << "\r\n";
+  for (const auto& header : response.headers().list()) {
+    head << header->name() << ": ";
+    header->write(head);
+    head << "\r\n";
+  }
+  head << "Content-Length: " << content_length << "\r\n\r\n";
+  const std::string text = head.str();
+  return response.peer()->send(Pistache::RawBuffer(text, text.size()));
+}
+
 // Writes `reply` with the headers every answer carries: X-Request-Id, CORS, Connection.
-SendOutcome send_reply(ResponseWriter& response, const Reply& reply, const std::string& request_id,
-                       const std::optional<std::string>& origin, const CorsPolicy& cors,
-                       bool keep_alive) {
-  set_header(response, "X-Request-Id", request_id);
-  set_header(response, "Connection", keep_alive ? "keep-alive" : "close");
+SendOutcome send_reply(ResponseWriter& response, const Reply& reply, const Exchange& exchange,
+                       const CorsPolicy& cors) {
+  set_header(response, "X-Request-Id", exchange.request_id);
+  set_header(response, "Connection", exchange.keep_alive ? "keep-alive" : "close");
   if (!reply.is_preflight)
-    for (const auto& [name, value] : cors.response_headers(origin))
+    for (const auto& [name, value] : cors.response_headers(exchange.origin))
       set_header(response, name, value);
   for (const auto& [name, value] : reply.headers) set_header(response, name, value);
   if (!reply.content_type.empty()) set_header(response, "Content-Type", reply.content_type);
+  if (exchange.head)
+    return {send_head_only(response, exchange, reply.status, reply.body.size()), 0};
   auto sent = response.send(static_cast<Pistache::Http::Code>(reply.status), reply.body);
   return {std::move(sent), reply.body.size()};
 }
@@ -111,9 +168,19 @@ HttpHandler::HttpHandler(std::shared_ptr<ServerContext> context) : context_(std:
 
 void HttpHandler::onInput(const char* buffer, size_t length,
                           const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
-  namespace Private = Pistache::Http::Private;
   if (peer->tryGetData(kClosingKey)) return;  // answered already; drain until the client goes
+  // A client may send its next requests without waiting for the answers (pipelining), so
+  // one read can hold several: each is answered in turn, in order.
+  std::optional<std::string> pipelined = consume(buffer, length, peer);
+  while (pipelined) {
+    const std::string input = std::move(*pipelined);
+    pipelined = consume(input.data(), input.size(), peer);
+  }
+}
 
+std::optional<std::string> HttpHandler::consume(const char* buffer, size_t length,
+                                                const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
+  namespace Private = Pistache::Http::Private;
   auto parser = getParser(peer);
   Request& request = parser->request;
   const size_t max_body = context_->config.max_body_bytes;
@@ -121,6 +188,12 @@ void HttpHandler::onInput(const char* buffer, size_t length,
     return make_problem(ErrorCode::PAYLOAD_TOO_LARGE, detail, {{"maxBodyBytes", max_body}});
   };
   auto request_line_read = [&] { return parser->step()->id() != Private::RequestLineStep::Id; };
+  // Empty lines before a request line are ignored (RFC 9112 section 2.2). Pistache leaves the
+  // CRLF that closes a chunked body unread, so one often comes before a pipelined request.
+  if (at_request_start(peer)) {
+    while (length > 0 && (*buffer == '\r' || *buffer == '\n')) ++buffer, --length;
+    if (length == 0) return std::nullopt;
+  }
 
   try {
     if (!parser->feed(buffer, length)) {
@@ -128,7 +201,7 @@ void HttpHandler::onInput(const char* buffer, size_t length,
                        too_large("The request is larger than the server accepts (body " +
                                  std::to_string(max_body) + " bytes, headers " +
                                  std::to_string(kHeaderAllowanceBytes) + " bytes)."));
-      return;
+      return std::nullopt;
     }
     const bool ended = head_ended(peer, buffer, length);
     auto state = parser->parse();
@@ -139,7 +212,7 @@ void HttpHandler::onInput(const char* buffer, size_t length,
                        make_problem(ErrorCode::VALIDATION_ERROR,
                                     "Malformed HTTP request: the request line or a header line "
                                     "is not well formed."));
-      return;
+      return std::nullopt;
     }
     if (state != Private::State::Done) {
       // Headers complete and the body still coming: refuse an announced oversized body now
@@ -152,20 +225,25 @@ void HttpHandler::onInput(const char* buffer, size_t length,
               too_large("The body is " + std::to_string(declared->value()) + " bytes; at most " +
                         std::to_string(max_body) + " are accepted."));
       }
-      return;
+      return std::nullopt;
     }
     if (request.body().size() > max_body) {  // e.g. chunked, with no Content-Length
       reject_and_close(
           peer, request, true,
           too_large("The body is larger than " + std::to_string(max_body) + " bytes."));
-      return;
+      return std::nullopt;
     }
 
+    std::string rest = unread_input(*parser);
     ResponseWriter response(request.version(), transport(), this, peer);
     peer->setIdle(false);  // a request is being served: Pistache's timeouts apply
     onRequest(request, std::move(response));
     parser->reset();
     forget_head(peer);
+    // After a Connection: close answer nothing more is read; otherwise the rest is the start
+    // of the next request (complete or not: the parser keeps what it is fed).
+    if (rest.empty() || peer->tryGetData(kClosingKey)) return std::nullopt;
+    return rest;
   } catch (const Pistache::Http::HttpError& error) {
     // Pistache's parser throws HttpError for a malformed request line or header; its
     // reason says what was wrong ("Unknown HTTP request method").
@@ -179,6 +257,7 @@ void HttpHandler::onInput(const char* buffer, size_t length,
                      make_problem(ErrorCode::VALIDATION_ERROR,
                                   "Malformed HTTP request: a header value is not valid."));
   }
+  return std::nullopt;
 }
 
 void HttpHandler::reject_and_close(const std::shared_ptr<Pistache::Tcp::Peer>& peer,
@@ -191,9 +270,11 @@ void HttpHandler::reject_and_close(const std::shared_ptr<Pistache::Tcp::Peer>& p
   reply.route_label = "none";
   mark_closing(peer);
   ResponseWriter response(partial_request.version(), transport(), this, peer);
-  SendOutcome outcome =
-      send_reply(response, reply, request_id, request_header(partial_request, "Origin"),
-                 context_->cors, false);
+  const bool head = request_line_read && partial_request.method() == Pistache::Http::Method::Head;
+  SendOutcome outcome = send_reply(response, reply,
+                                   {request_id, request_header(partial_request, "Origin"),
+                                    partial_request.version(), head, false},
+                                   context_->cors);
   close_after_send(std::move(outcome.sent), peer);
   record(*context_, request_id, request_line_read ? method_name(partial_request.method()) : "-",
          request_line_read ? path_of(partial_request) : "-", reply, outcome.body_bytes, start);
@@ -230,7 +311,9 @@ void HttpHandler::onRequest(const Request& request, ResponseWriter response) {
   // While shutting down, tell keep-alive clients to reconnect (to the next instance).
   bool keep_alive = wants_keep_alive(request) && !context_->draining.load();
   auto peer = response.peer();
-  SendOutcome outcome = send_reply(response, reply, request_id, origin, context_->cors, keep_alive);
+  const bool head = request.method() == Pistache::Http::Method::Head;
+  SendOutcome outcome = send_reply(
+      response, reply, {request_id, origin, request.version(), head, keep_alive}, context_->cors);
   if (!keep_alive) {
     mark_closing(peer);
     close_after_send(std::move(outcome.sent), peer);

@@ -7,6 +7,8 @@
 #include <pistache/peer.h>
 
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "dispatcher.hpp"
 
@@ -33,6 +35,12 @@ class HttpHandler : public Pistache::Http::Handler {
   // the headers are in, and closes such connections cleanly (see reject_and_close).
   void onInput(const char* buffer, size_t length,
                const std::shared_ptr<Pistache::Tcp::Peer>& peer) override;
+
+  // Feeds one piece of input to the connection's parser and answers the request it completes,
+  // if any. Returns the input that follows that request (pipelined requests) when the
+  // connection stays open and there is some; nothing otherwise.
+  std::optional<std::string> consume(const char* buffer, size_t length,
+                                     const std::shared_ptr<Pistache::Tcp::Peer>& peer);
 
   // Answers `problem` for a request that cannot be read to its end, then stops reading
   // from the connection: later input is discarded and the write side is shut down once

@@ -5,6 +5,8 @@
 namespace pgfolio::http {
 namespace {
 
+using Pistache::Http::Method;
+
 std::vector<std::string> split_path(const std::string& path) {
   std::vector<std::string> segments;
   size_t start = 1;  // paths start with '/'
@@ -31,6 +33,11 @@ RouteMatch RouteMatcher::match(Pistache::Http::Method method, const std::string&
   RouteMatch result;
   if (path.empty() || path[0] != '/') return result;
   const std::vector<std::string> segments = split_path(path);
+  const Method wanted = method == Method::Head ? Method::Get : method;
+  auto allow = [&result](Method allowed) {
+    if (std::find(result.allowed.begin(), result.allowed.end(), allowed) == result.allowed.end())
+      result.allowed.push_back(allowed);
+  };
 
   for (const CompiledRoute& candidate : compiled_) {
     if (candidate.segments.size() != segments.size()) continue;
@@ -50,10 +57,10 @@ RouteMatch RouteMatcher::match(Pistache::Http::Method method, const std::string&
     }
     if (!same_shape) continue;
 
-    if (std::find(result.allowed.begin(), result.allowed.end(), candidate.route->method) ==
-        result.allowed.end())
-      result.allowed.push_back(candidate.route->method);
-    if (candidate.route->method == method && result.route == nullptr) {
+    if (result.path_template.empty()) result.path_template = candidate.route->path;
+    allow(candidate.route->method);
+    if (candidate.route->method == Method::Get) allow(Method::Head);
+    if (candidate.route->method == wanted && result.route == nullptr) {
       result.route = candidate.route;
       result.raw_path_params = std::move(params);
     }

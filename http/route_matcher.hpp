@@ -18,13 +18,17 @@ struct RouteMatch {
   const Route* route = nullptr;                        // set when kMatched
   std::map<std::string, std::string> raw_path_params;  // still percent-encoded
   std::vector<Pistache::Http::Method> allowed;         // methods the path has (not OPTIONS)
+  // The template of the path that matched (/api/v1/prices/{assetId}), whatever the method;
+  // empty when kNotFound. A bounded label for answers the server gives for the path itself.
+  std::string path_template;
 };
 
 class RouteMatcher {
  public:
   explicit RouteMatcher(const std::vector<Route>& routes);
 
-  // `path` is the request target without the query string, as sent (percent-encoded).
+  // `path` is the request target without the query string, as sent (percent-encoded). HEAD
+  // matches a GET route: it is GET without the body (RFC 9110 section 9.3.2).
   RouteMatch match(Pistache::Http::Method method, const std::string& path) const;
 
  private:
@@ -35,7 +39,7 @@ class RouteMatcher {
   std::vector<CompiledRoute> compiled_;
 };
 
-// "GET, OPTIONS" for an Allow header.
+// "GET, HEAD, OPTIONS" for an Allow header.
 std::string allow_header_value(const std::vector<Pistache::Http::Method>& methods);
 
 }  // namespace pgfolio::http

@@ -2,7 +2,7 @@
 
 import pytest
 
-from support import ALLOWED_ORIGIN, assert_problem
+from support import ALLOWED_ORIGIN, assert_problem, metric, parse_metrics
 
 OTHER_ORIGIN = "http://evil.test.example"
 
@@ -18,8 +18,9 @@ def split(value):
     return {part.strip() for part in (value or "").split(",") if part.strip()}
 
 
-@pytest.mark.parametrize("path,methods", [("/api/v1/prices", {"GET", "OPTIONS"}),
-                                          ("/api/v1/prices/HT-ALPHA", {"GET", "OPTIONS"}),
+@pytest.mark.parametrize("path,methods", [("/api/v1/prices", {"GET", "HEAD", "OPTIONS"}),
+                                          ("/api/v1/prices/HT-ALPHA",
+                                           {"GET", "HEAD", "OPTIONS"}),
                                           ("/api/v1/admin/prices", {"POST", "OPTIONS"})])
 def test_preflight_from_allowed_origin(client, path, methods):
     method = sorted(methods - {"OPTIONS"})[0]
@@ -47,7 +48,7 @@ def test_preflight_from_disallowed_origin_gets_no_grant(client):
 def test_options_without_preflight_headers_lists_methods(client):
     response = client.request("OPTIONS", "/api/v1/prices")
     assert response.status == 204
-    assert split(response.header("Allow")) == {"GET", "OPTIONS"}
+    assert split(response.header("Allow")) == {"GET", "HEAD", "OPTIONS"}
     assert "access-control-allow-origin" not in response.header_names()
 
 
@@ -89,3 +90,21 @@ def test_problem_answers_carry_cors_headers(client):
     response = client.request("DELETE", "/api/v1/prices", headers={"Origin": ALLOWED_ORIGIN})
     assert_problem(response, 405, "METHOD_NOT_ALLOWED")
     assert response.header("Access-Control-Allow-Origin") == ALLOWED_ORIGIN
+
+
+def test_options_is_counted_under_the_route_template(client):
+    """Preflights and plain OPTIONS are answered for a known path: the metrics count them
+    under the path's template, not as unmatched."""
+    def counts():
+        samples = parse_metrics(client.get("/metrics").body.decode())
+        return {route: metric(samples, "pgfolio_http_requests_total", route=route,
+                              method="OPTIONS", status="204")
+                for route in ("/api/v1/prices/{assetId}", "/api/v1/admin/prices", "unmatched")}
+    before = counts()
+    assert preflight(client, "/api/v1/prices/HT-ALPHA", ALLOWED_ORIGIN).status == 204
+    assert preflight(client, "/api/v1/prices/HT-BETA", OTHER_ORIGIN).status == 204
+    assert client.request("OPTIONS", "/api/v1/admin/prices").status == 204
+    after = counts()
+    assert after["/api/v1/prices/{assetId}"] == before["/api/v1/prices/{assetId}"] + 2
+    assert after["/api/v1/admin/prices"] == before["/api/v1/admin/prices"] + 1
+    assert after["unmatched"] == before["unmatched"]

@@ -114,11 +114,11 @@ def test_unknown_route_is_404(client, path):
 
 
 @pytest.mark.parametrize("method,path,allow", [
-    ("DELETE", "/api/v1/prices", "GET, OPTIONS"),
-    ("POST", "/healthz", "GET, OPTIONS"),
-    ("PUT", "/api/v1/prices/HT-ALPHA", "GET, OPTIONS"),
+    ("DELETE", "/api/v1/prices", "GET, HEAD, OPTIONS"),
+    ("POST", "/healthz", "GET, HEAD, OPTIONS"),
+    ("PUT", "/api/v1/prices/HT-ALPHA", "GET, HEAD, OPTIONS"),
     ("GET", ADMIN_PRICES, "POST, OPTIONS"),
-    ("PATCH", "/metrics", "GET, OPTIONS"),
+    ("PATCH", "/metrics", "GET, HEAD, OPTIONS"),
 ])
 def test_wrong_method_is_405_with_allow(client, method, path, allow):
     response = client.request(method, path, body=b"" if method != "GET" else None)
