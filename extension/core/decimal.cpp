@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstring>
+#include <utility>
 
 #include "error.hpp"
 #include "wide_int.hpp"
@@ -18,18 +19,28 @@ using detail::u128;
 using detail::U256;
 using i128 = __int128;
 
-constexpr std::array<u128, 40> make_powers_of_ten() {
-  std::array<u128, 40> table{};
+// 10^0 … 10^38: 10^38 is the largest power of ten below 2^128 (≈ 3.4·10^38).
+constexpr std::array<u128, 39> make_powers_of_ten() {
+  std::array<u128, 39> table{};
   u128 value = 1;
   for (std::size_t i = 0; i < table.size(); ++i) {
     table[i] = value;
-    value *= 10;  // 10^39 still fits in 2^128; the final multiply's wrap is never stored
+    if (i + 1 < table.size()) value *= 10;
   }
   return table;
 }
-constexpr std::array<u128, 40> kPow10 = make_powers_of_ten();
+constexpr std::array<u128, 39> kPow10 = make_powers_of_ten();
 constexpr u128 kMaxMagnitude = kPow10[Decimal::kMaxDigits] - 1;  // 38 nines
 constexpr std::uint64_t kTenToThe19 = 10000000000000000000ull;   // largest power of 10 in u64
+
+// 10^0 … 10^19 (all that fit in 64 bits) prepared for division; 10^0 is never divided by
+// but keeps the indexes plain.
+template <std::size_t... I>
+constexpr std::array<detail::Divisor, sizeof...(I)> power_of_ten_divisors(
+    std::index_sequence<I...>) {
+  return {detail::Divisor(static_cast<std::uint64_t>(kPow10[I]))...};
+}
+constexpr auto kPow10Divisors = power_of_ten_divisors(std::make_index_sequence<20>());
 
 u128 magnitude(i128 value) {
   return value < 0 ? -static_cast<u128>(value) : value;
@@ -419,35 +430,70 @@ Decimal operator-(const Decimal& a, const Decimal& b) {
   return Decimal(with_sign(sum.magnitude, sum.negative), a.scale_ > b.scale_ ? a.scale_ : b.scale_);
 }
 
+namespace {
+
+// n / 10^digits, truncated, in place; returns where the discarded digits lie, exactly,
+// however many there are (digits ≥ 1). They go 19 at a time, the lowest first: only the last
+// (most significant) group is compared with one half, and the groups before it only say
+// whether anything nonzero was discarded below it, which is all that a tie needs to know.
+template <int N>
+Tail truncate_digits(detail::UInt<N>& n, int digits) {
+  bool sticky = false;
+  for (; digits > 19; digits -= 19) sticky |= detail::divide_in_place(n, kPow10Divisors[19]) != 0;
+  const std::uint64_t remainder = detail::divide_in_place(n, kPow10Divisors[digits]);
+  const auto half = static_cast<std::uint64_t>(kPow10[digits] / 2);  // a power of ten ≥ 10
+  if (remainder == half) return sticky ? Tail::AboveHalf : Tail::Half;
+  if (remainder > half) return Tail::AboveHalf;
+  return remainder == 0 && !sticky ? Tail::Zero : Tail::BelowHalf;
+}
+
+std::string describe_product(const Decimal* factors, std::size_t count) {
+  std::string out = factors[0].to_string();
+  for (std::size_t i = 1; i < count; ++i) out += " * " + factors[i].to_string();
+  return out;
+}
+
+}  // namespace
+
+Decimal Decimal::product_of(const Decimal* factors, std::size_t count, int scale,
+                            Rounding rounding) {
+  check_scale(scale);
+  // 1 ≤ count ≤ kMaxFactors (product_rounded checks it at compile time). Every magnitude is
+  // below 10^38 < 2^127, so the exact product needs at most two 64-bit limbs per factor; a
+  // multiply_in_place that reports no room would mean this reasoning broke, and it is then
+  // still an error rather than a write past the array.
+  using Wide = detail::UInt<2 * kMaxFactors>;
+  bool negative = factors[0].coefficient_ < 0;
+  int exact_scale = factors[0].scale_;
+  Wide product = Wide::from(magnitude(factors[0].coefficient_));
+  for (std::size_t i = 1; i < count; ++i) {
+    negative ^= factors[i].coefficient_ < 0;
+    exact_scale += factors[i].scale_;
+    if (!detail::multiply_in_place(product, magnitude(factors[i].coefficient_)))
+      throw_out_of_range(describe_product(factors, count));
+  }
+
+  const int excess = exact_scale - scale;  // decimals to round away; negative: to append
+  const Tail tail = excess > 0 ? truncate_digits(product, excess) : Tail::Zero;
+  if (!product.fits_u128()) throw_out_of_range(describe_product(factors, count));
+  u128 result = product.low128();
+  if (excess < 0 && __builtin_mul_overflow(result, kPow10[-excess], &result)) {
+    throw_out_of_range(describe_product(factors, count));
+  }
+  // Checked before rounding too, so that the increment cannot wrap; and after it, because
+  // 38 nines can round up to 10^38.
+  if (result > kMaxMagnitude) throw_out_of_range(describe_product(factors, count));
+  if (round_away(rounding, negative, result & 1, tail)) ++result;
+  if (result > kMaxMagnitude) throw_out_of_range(describe_product(factors, count));
+  return Decimal(with_sign(result, negative), scale);
+}
+
 Decimal operator*(const Decimal& a, const Decimal& b) {
   const int exact_scale = a.scale_ + b.scale_;
-  const int scale = exact_scale > Decimal::kMaxScale ? Decimal::kMaxScale : exact_scale;
-  const bool negative = (a.coefficient_ < 0) != (b.coefficient_ < 0);
-  const u128 ma = magnitude(a.coefficient_), mb = magnitude(b.coefficient_);
-  const int excess = exact_scale - scale;  // digits to round away, 0..18
-
-  u128 product;
-  if (((ma | mb) >> 64) == 0) {
-    // Both fit in 64 bits, so the product fits in 128: no wide arithmetic needed.
-    product = static_cast<u128>(static_cast<std::uint64_t>(ma)) * static_cast<std::uint64_t>(mb);
-    if (excess > 0) product = drop_digits(product, excess, negative, Rounding::HalfEven);
-  } else {
-    U256 wide = detail::multiply(ma, mb);
-    if (excess > 0) {
-      const auto divisor = static_cast<std::uint64_t>(kPow10[excess]);
-      const std::uint64_t remainder = detail::divide_in_place(wide, divisor);
-      if (!wide.fits_u128()) throw_out_of_range(describe(a, "*", b));
-      product = wide.low128();
-      if (round_away(Rounding::HalfEven, negative, product & 1, classify(remainder, divisor))) {
-        ++product;  // cannot wrap: product < 2^128 - 1 since it is a quotient by ≥ 10
-      }
-    } else {
-      if (!wide.fits_u128()) throw_out_of_range(describe(a, "*", b));
-      product = wide.low128();
-    }
-  }
-  if (product > kMaxMagnitude) throw_out_of_range(describe(a, "*", b));
-  return Decimal(with_sign(product, negative), scale);
+  const Decimal factors[] = {a, b};
+  return Decimal::product_of(factors, 2,
+                             exact_scale > Decimal::kMaxScale ? Decimal::kMaxScale : exact_scale,
+                             Rounding::HalfEven);
 }
 
 Decimal Decimal::divide(const Decimal& divisor, int result_scale, Rounding rounding) const {
@@ -472,7 +518,7 @@ Decimal Decimal::divide(const Decimal& divisor, int result_scale, Rounding round
       U256 wide = detail::multiply(n, kPow10[shift]);
       if ((d >> 64) == 0) {
         const std::uint64_t remainder =
-            detail::divide_in_place(wide, static_cast<std::uint64_t>(d));
+            detail::divide_in_place(wide, detail::Divisor(static_cast<std::uint64_t>(d)));
         if (!wide.fits_u128()) throw_out_of_range(describe(*this, "/", divisor));
         quotient = wide.low128();
         tail = classify(remainder, d);

@@ -5,12 +5,15 @@
 // nothing ever passes through binary floating point. Arithmetic is exact when the result
 // fits; a result that cannot fit raises pgfolio::Error(NUMERIC_OVERFLOW) — never a silent wrap.
 //
-// The one rounding rule (docs/architecture.md, "Money"): wherever a result must lose digits
-// (a product with more than kMaxScale decimals, a quotient, a rescale to a currency's minor
-// unit), it rounds half to even unless the caller names another Rounding on purpose (a
-// trade's quantity, for example, rounds down so that it never spends more than it has).
+// The one rounding rule (docs/money.md): wherever a result must lose digits (a product with
+// more decimals than it is kept at, a quotient, a rescale to a currency's minor unit), it
+// rounds half to even unless the caller names another Rounding on purpose (a trade's
+// quantity, for example, rounds down so that it never spends more than it has). A chain of
+// multiplications that ends in a rounded figure is one product_rounded(), so that it rounds
+// once: rounding each partial product and then the result can land on the wrong side of a tie.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -30,7 +33,8 @@ class Decimal {
  public:
   using Coefficient = __int128;
   static constexpr int kMaxScale = 18;
-  static constexpr int kMaxDigits = 38;  // significant digits a coefficient always holds
+  static constexpr int kMaxDigits = 38;          // significant digits a coefficient always holds
+  static constexpr std::size_t kMaxFactors = 4;  // of one product_rounded()
 
   constexpr Decimal() = default;  // zero with scale 0
 
@@ -66,9 +70,23 @@ class Decimal {
   friend Decimal operator+(const Decimal& a, const Decimal& b);
   friend Decimal operator-(const Decimal& a, const Decimal& b);
   // The product is exact at scale a.scale()+b.scale() when that is ≤ kMaxScale, else rounded
-  // half-even to kMaxScale. Intermediate products are computed wide, so only a result that
-  // does not fit throws.
+  // half-even to kMaxScale: product_rounded({a, b}, min(a.scale()+b.scale(), kMaxScale)).
+  // Intermediate products are computed wide, so only a result that does not fit throws.
+  // Multiplying that result again and rounding it is a second rounding: use product_rounded.
   friend Decimal operator*(const Decimal& a, const Decimal& b);
+  // The exact product of all `factors`, rounded once by `rounding` to exactly `scale`
+  // decimals: Decimal::product_rounded({quantity, price, fx_rate}, 2). However many decimals
+  // the exact product has (up to 4 × kMaxScale), no digit of it is lost before that one
+  // rounding. Throws pgfolio::Error(NUMERIC_OVERFLOW) when the rounded result needs more than
+  // kMaxDigits digits, and VALIDATION_ERROR for a scale outside [0, kMaxScale]. The number of
+  // factors is checked at compile time; 1 to kMaxFactors.
+  template <std::size_t N>
+  static Decimal product_rounded(const Decimal (&factors)[N], int scale,
+                                 Rounding rounding = Rounding::HalfEven) {
+    static_assert(N >= 1 && N <= kMaxFactors, "product_rounded takes 1 to kMaxFactors factors");
+    return product_of(factors, N, scale, rounding);
+  }
+
   Decimal& operator+=(const Decimal& other) { return *this = *this + other; }
   Decimal& operator-=(const Decimal& other) { return *this = *this - other; }
   Decimal& operator*=(const Decimal& other) { return *this = *this * other; }
@@ -90,6 +108,8 @@ class Decimal {
  private:
   constexpr Decimal(Coefficient coefficient, int scale)
       : coefficient_(coefficient), scale_(scale) {}
+  static Decimal product_of(const Decimal* factors, std::size_t count, int scale,
+                            Rounding rounding);
 
   Coefficient coefficient_ = 0;
   int scale_ = 0;

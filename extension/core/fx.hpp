@@ -9,7 +9,9 @@
 
 namespace pgfolio {
 
-// The scale FX rates are computed at when only the inverse pair is stored.
+// The scale FX rates are computed at when only the inverse pair is stored. That inverse is
+// the one rounding in a valuation before each figure's final one (docs/money.md): the rounded
+// rate is then used as an exact factor, like a stored rate.
 inline constexpr int kFxRateScale = 12;
 
 // Rates as stored: one unit of `base` costs `rate` units of `quote`.

@@ -27,7 +27,11 @@ Layer parse_layer(const std::string& name) {
 
 Decimal holding_value(const Decimal& quantity, const Decimal& price, const Decimal& fx_rate,
                       int minor_unit) {
-  return (quantity * price * fx_rate).rescale(minor_unit);
+  return Decimal::product_rounded({quantity, price, fx_rate}, minor_unit);
+}
+
+Decimal holding_cost_basis(const Decimal& quantity, const Decimal& average_cost, int minor_unit) {
+  return Decimal::product_rounded({quantity, average_cost}, minor_unit);
 }
 
 std::optional<Decimal> percent_of(const Decimal& part, const Decimal& whole) {
@@ -53,7 +57,7 @@ Valuation value_portfolio(const PortfolioInput& input, const FxTable& fx) {
     hv.input = &h;
     hv.fx_rate = fx.rate(h.quote_currency, input.base_currency);
     hv.value = holding_value(h.quantity, *h.price, hv.fx_rate, input.minor_unit);
-    hv.cost_basis = (h.quantity * h.average_cost).rescale(input.minor_unit);
+    hv.cost_basis = holding_cost_basis(h.quantity, h.average_cost, input.minor_unit);
     hv.unrealized_pnl = hv.value - hv.cost_basis;
     hv.unrealized_pnl_pct = percent_of(hv.unrealized_pnl, hv.cost_basis);
     v.holdings_value += hv.value;

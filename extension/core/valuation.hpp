@@ -1,9 +1,11 @@
 // Portfolio valuation: what a portfolio is worth in its base currency, what it cost, and how
 // it is spread over the three layers. Pure computation over inputs the caller has loaded.
 //
-// Rounding (docs/money.md): each holding's value and cost basis are rounded half-even to the
-// base currency's minor unit, and totals are sums of those rounded figures, so the lines of a
-// statement always add up to its total. Percentages have two decimals, rounded half-even.
+// Rounding (docs/money.md): each holding's value and cost basis are exact products rounded
+// once, half-even, to the base currency's minor unit, and totals are sums of those rounded
+// figures, so the lines of a statement always add up to its total. Percentages have two
+// decimals, rounded half-even. The only other rounding is an FX rate taken from the inverse
+// of the opposite pair (fx.hpp).
 #pragma once
 
 #include <array>
@@ -71,10 +73,14 @@ struct Valuation {
   std::vector<HoldingValuation> holdings;
 };
 
-// The value of `quantity` units at `price` (quote currency) in the base currency, rounded
-// half-even to minor_unit decimals. The one formula the single and batch valuations share.
+// The value of `quantity` units at `price` (quote currency) in the base currency: the exact
+// product quantity × price × fx_rate, rounded once, half-even, to minor_unit decimals. The
+// one formula the single and batch valuations share.
 Decimal holding_value(const Decimal& quantity, const Decimal& price, const Decimal& fx_rate,
                       int minor_unit);
+// What `quantity` units cost at `average_cost` (base currency) each: the exact product,
+// rounded once, half-even, to minor_unit decimals.
+Decimal holding_cost_basis(const Decimal& quantity, const Decimal& average_cost, int minor_unit);
 
 // Throws Error(MISSING_PRICE) naming the asset when a holding has no price, and
 // Error(MISSING_FX_RATE) naming the pair when a conversion is impossible.

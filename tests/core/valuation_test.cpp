@@ -80,6 +80,43 @@ TEST(HoldingValue, RoundsHalfToEvenAtTheMinorUnit) {
   EXPECT_DECIMAL(holding_value(D("3"), D("0.5"), D("0.75"), 2), "1.12");
 }
 
+TEST(HoldingValue, RoundsTheExactProductOnce) {
+  // The reported defect: 1.000000000000000001 × 0.005 INR is 0.005000000000000000005, above
+  // the tie, so 0.01; rounding the partial product to 18 decimals first made it an exact tie
+  // and half-even then gave 0.00.
+  EXPECT_DECIMAL(holding_value(D("1.000000000000000001"), D("0.005"), D("1"), 2), "0.01");
+  // 0.0050000000000000000001: decided by the 22nd decimal.
+  EXPECT_DECIMAL(holding_value(D("50.000000000000000001"), D("0.0001"), D("1"), 2), "0.01");
+  // The tail can come from the FX rate too: 0.0025000000000000000050 × 2.
+  EXPECT_DECIMAL(holding_value(D("1.000000000000000002"), D("0.0025"), D("2"), 2), "0.01");
+  EXPECT_DECIMAL(holding_value(D("2"), D("0.0025"), D("1.000000000000000001"), 2), "0.01");
+  // Operands at their columns' full scales: numeric(38,18) × numeric(30,10) × numeric(30,12).
+  EXPECT_DECIMAL(holding_value(D("123456789.123456789123456789"), D("98765.4321098765"),
+                               D("83.250000000001"), 2),
+                 "1015089155129298.43");
+  // An exact tie stays a tie, however many trailing zeros the columns add.
+  EXPECT_DECIMAL(
+      holding_value(D("1.000000000000000000"), D("0.0050000000"), D("1.000000000000"), 2), "0.00");
+}
+
+TEST(HoldingValue, OverflowIsAnErrorNotAWrap) {
+  expect_error(
+      [] {
+        holding_value(D("99999999999999999999.999999999999999999"),
+                      D("99999999999999999999.9999999999"), D("1"), 2);
+      },
+      ErrorCode::NUMERIC_OVERFLOW);
+}
+
+TEST(HoldingCostBasis, RoundsTheExactProductOnce) {
+  EXPECT_DECIMAL(holding_cost_basis(D("1.000000000000000001"), D("0.005"), 2), "0.01");
+  EXPECT_DECIMAL(holding_cost_basis(D("50.000000000000000001"), D("0.0001"), 2), "0.01");
+  EXPECT_DECIMAL(holding_cost_basis(D("1"), D("0.125"), 2), "0.12");  // an exact tie
+  EXPECT_DECIMAL(holding_cost_basis(D("3"), D("2.5"), 0), "8");       // 7.5, JPY
+  expect_error([] { holding_cost_basis(D("99999999999999999999"), D("10000000000000000000"), 0); },
+               ErrorCode::NUMERIC_OVERFLOW);
+}
+
 // ---- FX -------------------------------------------------------------------------------------
 
 TEST(FxTable, SameCurrencyIsOne) {
@@ -221,6 +258,20 @@ TEST(ValuePortfolio, TotalsAreSumsOfTheRoundedLines) {
   EXPECT_DECIMAL(v.total_value, "0.00");
 }
 
+TEST(ValuePortfolio, ValueAndCostBasisRoundOnce) {
+  // Both figures of the reported holding: exact 0.005000000000000000005 → 0.01, not 0.00.
+  PortfolioInput p;
+  p.base_currency = "INR";
+  p.cash = D("0");
+  p.holdings.push_back(holding("DUST", Layer::Upside, "INR", "1.000000000000000001", "0.005",
+                               "0.005", "2024-05-01T10:00:00.000000Z"));
+  Valuation v = value_portfolio(p, FxTable());
+  EXPECT_DECIMAL(v.holdings[0].value, "0.01");
+  EXPECT_DECIMAL(v.holdings[0].cost_basis, "0.01");
+  EXPECT_DECIMAL(v.holdings_value, "0.01");
+  EXPECT_DECIMAL(v.cost_basis, "0.01");
+}
+
 TEST(ValuePortfolio, ZeroCostBasisHasNoPercents) {
   PortfolioInput p;
   p.base_currency = "INR";
@@ -262,6 +313,21 @@ TEST(ValuePortfolio, ConvertsThroughTheInverseRate) {
   // rate for INR→USD, so this proves the inverse is used.
   EXPECT_DECIMAL(v.holdings[0].fx_rate, "0.012012012012");
   EXPECT_DECIMAL(v.holdings[0].value, "4000.00");
+}
+
+TEST(ValuePortfolio, TheInverseRateIsRoundedThenUsedExactly) {
+  // The one documented intermediate rounding (docs/money.md): INR→USD is 1 / 83.25 rounded
+  // half-even to 12 decimals, 0.012012012012, and that rate is then an exact factor.
+  // 0.135 × 83.25 INR is exactly 0.135 USD at the true rate, a tie that would go up to 0.14;
+  // at the rounded rate it is 0.134999999999986…, which rounds down.
+  PortfolioInput p;
+  p.base_currency = "USD";
+  p.cash = D("0");
+  p.holdings.push_back(
+      holding("TCS", Layer::Growth, "INR", "0.135", "83.25", "0", "2024-05-01T10:00:00.000000Z"));
+  Valuation v = value_portfolio(p, usd_inr());
+  EXPECT_DECIMAL(v.holdings[0].fx_rate, "0.012012012012");
+  EXPECT_DECIMAL(v.holdings[0].value, "0.13");
 }
 
 TEST(ValuePortfolio, MissingFxRateIsAnErrorNotAZero) {
