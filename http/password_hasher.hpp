@@ -48,6 +48,9 @@ class PasswordHasher {
   // configured parameters, and so takes as long, then answers false. Login answers an unknown
   // email and a wrong password identically, in content and in time.
   bool verify_dummy(std::string_view password) const;
+  // The hash verify_dummy checks against; public so a test can see it carries this hasher's
+  // parameters, which is what makes the dummy check cost as much as a real one.
+  const std::string& dummy_hash() const { return dummy_hash_; }
 
   // True when `encoded` is not an Argon2id hash with exactly the configured parameters.
   bool needs_rehash(std::string_view encoded) const;

@@ -97,11 +97,16 @@ http_pid=$(cat "$PGFOLIO_HTTP_PID")
 server_log=$("$PGFOLIO_ROOT/scripts/cluster.sh" log)
 
 # --- suites ----------------------------------------------------------------------------------
+# A GoogleTest binary, counted from its XML report.
+run_gtest() { # suite name
+  "$PGFOLIO_ROOT/build/$2" --gtest_output="xml:$results/$2.xml" >"$results/$2.log" 2>&1
+  local status=$?
+  [ $status -eq 0 ] || grep -E '^\[  FAILED|Failure' -A5 "$results/$2.log" | head -60
+  record_junit "$1" "$results/$2.xml" $status
+}
 say "GoogleTest"
-"$PGFOLIO_ROOT/build/core_tests" --gtest_output="xml:$results/core.xml" >"$results/core.log" 2>&1
-status=$?
-[ $status -eq 0 ] || grep -E '^\[  FAILED|Failure' -A5 "$results/core.log" | head -60
-record_junit "GoogleTest (tests/core)" "$results/core.xml" $status
+run_gtest "GoogleTest (tests/core)" core_tests
+run_gtest "GoogleTest (tests/http_unit)" http_unit_tests
 
 say "pgTAP"
 (cd "$PGFOLIO_ROOT/tests/sql" &&

@@ -4,8 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <chrono>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -111,28 +109,16 @@ TEST(PasswordHasher, MalformedStoredHashesVerifyFalse) {
   EXPECT_FALSE(hasher().verify(hasher().hash("another password"), kPassword));
 }
 
-TEST(PasswordHasher, DummyVerificationFailsAndTakesAsLong) {
+TEST(PasswordHasher, DummyVerificationFailsAndCostsAsMuchAsARealOne) {
   EXPECT_FALSE(hasher().verify_dummy(kPassword));
   EXPECT_FALSE(hasher().verify_dummy(""));
-  const std::string encoded = hasher().hash(kPassword);
-  using Clock = std::chrono::steady_clock;
-  // Median of several runs of each, so one scheduling hiccup does not decide.
-  const auto median_ms = [](auto&& run) {
-    std::vector<double> times;
-    for (int i = 0; i < 5; ++i) {
-      const auto start = Clock::now();
-      run();
-      times.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
-    }
-    std::sort(times.begin(), times.end());
-    return times[2];
-  };
-  const double real = median_ms([&] { hasher().verify(encoded, "wrong password!"); });
-  const double dummy = median_ms([&] { hasher().verify_dummy("wrong password!"); });
-  // Both are one Argon2id run with the same parameters; a dummy that skipped the work would
-  // be orders of magnitude faster.
-  EXPECT_GT(dummy, real * 0.5) << "real " << real << " ms, dummy " << dummy << " ms";
-  EXPECT_LT(dummy, real * 2.0) << "real " << real << " ms, dummy " << dummy << " ms";
+  // An unknown email must take as long as a wrong password. Timing is not asserted here (that
+  // belongs to make bench): the dummy is a well-formed Argon2id hash with exactly this
+  // hasher's parameters, so verifying against it is the same work as a real verification.
+  const std::string& dummy = hasher().dummy_hash();
+  EXPECT_EQ(dummy.rfind("$argon2id$v=19$m=19456,t=2,p=1$", 0), 0u) << dummy;
+  EXPECT_FALSE(hasher().needs_rehash(dummy));
+  EXPECT_EQ(dummy.size(), hasher().hash(kPassword).size());
 }
 
 TEST(PasswordHasher, ParametersBelowOwaspMinimumAreRefused) {
