@@ -1,16 +1,44 @@
 -- Users, portfolios and holdings: the private side of pgfolio. Row-level security
 -- (sql/40-security.sql) limits pgfolio_api to the acting user's rows.
 
+-- The formats of personal and authentication data, as domains: the columns and the functions
+-- that check their callers' input (valid_text, sql/46-identity.sql) share one definition.
+CREATE DOMAIN email_address AS text
+  CHECK (length(VALUE) <= 254
+         AND VALUE ~ '^[^@\s[:cntrl:]]+@[^@\s[:cntrl:]]+\.[^@\s[:cntrl:]]+$');
+-- E.164: a plus, a country code that does not start with 0, at most 15 digits in all.
+CREATE DOMAIN phone_number AS text CHECK (VALUE ~ '^\+[1-9][0-9]{6,14}$');
+CREATE DOMAIN person_name AS text
+  CHECK (length(VALUE) BETWEEN 1 AND 100 AND VALUE ~ '[^[:space:]]' AND VALUE !~ '[[:cntrl:]]');
+CREATE DOMAIN https_url AS text
+  CHECK (length(VALUE) <= 2048 AND VALUE ~ '^https://[^[:space:][:cntrl:]]+$');
+-- The database never sees a password, only pgfolio-http's Argon2id encoded hash
+-- ($argon2id$v=19$m=…,t=…,p=…$salt$hash), whose parameters travel with it so they can be
+-- raised later.
+CREATE DOMAIN argon2id_hash AS text
+  CHECK (length(VALUE) <= 256 AND VALUE ~ '^\$argon2id\$[^[:space:][:cntrl:]]+$');
+-- A push notification token of the user's device.
+CREATE DOMAIN device_token AS text
+  CHECK (length(VALUE) BETWEEN 1 AND 4096 AND VALUE ~ '^[^[:space:][:cntrl:]]+$');
+-- A TOTP secret encrypted by pgfolio-http (AES-256-GCM: nonce, ciphertext, tag), whose key
+-- never enters the database.
+CREATE DOMAIN secret_ciphertext AS bytea CHECK (length(VALUE) BETWEEN 16 AND 512);
+-- SHA-256 as 64 lowercase hexadecimal digits: how refresh tokens, one-time tokens and OTP
+-- codes are stored and presented (docs/auth.md).
+CREATE DOMAIN sha256_hex AS text CHECK (VALUE ~ '^[0-9a-f]{64}$');
+
 CREATE TABLE users (
   id                     uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-  email                  text CHECK (length(email) <= 254 AND email ~ '^[^@\s]+@[^@\s]+\.[^@\s]+$'),
-  -- E.164: a plus, a country code that does not start with 0, at most 15 digits in all.
-  phone                  text CHECK (phone ~ '^\+[1-9][0-9]{6,14}$'),
-  role                   text NOT NULL DEFAULT 'user' CHECK (role IN ('user', 'admin')),
+  -- Columns older than the domains keep type text, which clients compare against, and check
+  -- the domain by a cast (NULL passes, as in a domain).
+  email                  text CHECK (email::email_address = email),
+  phone                  text CHECK (phone::phone_number = phone),
+  -- service: a machine account (a market-data feeder), never a person (docs/auth.md).
+  role                   text NOT NULL DEFAULT 'user' CHECK (role IN ('user', 'admin', 'service')),
   status                 text NOT NULL DEFAULT 'active'
                          CHECK (status IN ('active', 'suspended', 'deleted')),
-  display_name           text CHECK (length(display_name) BETWEEN 1 AND 100),
-  avatar_url             text CHECK (length(avatar_url) <= 2048 AND avatar_url ~ '^https://'),
+  display_name           text CHECK (display_name::person_name = display_name),
+  avatar_url             text CHECK (avatar_url::https_url = avatar_url),
   risk_score             smallint CHECK (risk_score BETWEEN 1 AND 10),
   risk_tier              text CHECK (risk_tier IN ('LOW', 'MEDIUM', 'HIGH')),
   risk_profile           text CHECK (length(risk_profile) <= 100),
@@ -23,6 +51,19 @@ CREATE TABLE users (
   created_at             timestamptz NOT NULL DEFAULT now(),
   updated_at             timestamptz NOT NULL DEFAULT now(),
   last_login_at          timestamptz,
+  -- Accounts and authentication (docs/auth.md).
+  password_hash          argon2id_hash,
+  email_verified_at      timestamptz,
+  -- TOTP secrets, AES-256-GCM ciphertext under a key only pgfolio-http holds; the pending
+  -- one waits for its first code (mfa_confirm).
+  mfa_enabled            boolean NOT NULL DEFAULT false,
+  totp_secret            secret_ciphertext,
+  totp_pending_secret    secret_ciphertext,
+  notification_token     device_token,
+  biometric_enabled      boolean NOT NULL DEFAULT false,
+  deleted_at             timestamptz,
+  CONSTRAINT users_mfa_has_secret CHECK (mfa_enabled = (totp_secret IS NOT NULL)),
+  CONSTRAINT users_deleted_at_only_when_deleted CHECK (deleted_at IS NULL OR status = 'deleted'),
   CONSTRAINT users_contact_required
     CHECK (status = 'deleted' OR email IS NOT NULL OR phone IS NOT NULL),
   CONSTRAINT users_target_allocation_sums_to_100

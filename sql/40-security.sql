@@ -15,14 +15,46 @@ AS $$ SELECT nullif(current_setting('pgfolio.acting_user', true), '')::uuid $$;
 
 GRANT SELECT ON currencies, assets, prices, price_history, fx_rates, fx_rate_history
   TO pgfolio_api, pgfolio_analyst;
-GRANT SELECT ON users, portfolios, holdings TO pgfolio_api;
+GRANT SELECT ON portfolios, holdings TO pgfolio_api;
 GRANT SELECT ON portfolios, holdings TO pgfolio_analyst;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA @extschema@ TO pgfolio_admin;
 GRANT EXECUTE ON FUNCTION acting_user_id() TO pgfolio_api, pgfolio_analyst, pgfolio_admin;
 
+-- Authentication data (docs/auth.md). Of users, pgfolio_api and pgfolio_admin read every
+-- column but the credentials: the password hash (offline guessing), the TOTP ciphertexts and
+-- the device's push token. The grant is computed, so a column added to users later is readable
+-- unless it joins this list.
+DO $users$
+BEGIN
+  REVOKE SELECT ON users FROM pgfolio_admin;
+  EXECUTE format('GRANT SELECT (%s) ON users TO pgfolio_api, pgfolio_admin',
+    (SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum)
+     FROM pg_attribute
+     WHERE attrelid = 'users'::regclass AND attnum > 0 AND NOT attisdropped
+       AND attname NOT IN ('password_hash', 'totp_secret', 'totp_pending_secret',
+                           'notification_token')));
+END
+$users$;
+-- pgfolio_api reads the acting user's sessions and audit trail; everything else goes through
+-- the functions. Refresh tokens, OTP challenges and one-time tokens are nobody's to read (an
+-- OTP hash is guessed in a million tries), nor are outbox payloads, which carry codes until
+-- sent: only the outbox functions hand them to pgfolio_worker. The audit trail is append-only,
+-- even for pgfolio_admin.
+GRANT SELECT ON sessions, audit_logs TO pgfolio_api;
+REVOKE ALL ON refresh_tokens, otp_challenges, one_time_tokens, outbox FROM pgfolio_admin;
+GRANT SELECT (id, channel, recipient, template, status, attempts, next_attempt_at, expires_at,
+              last_error, created_at, claimed_at, sent_at) ON outbox TO pgfolio_admin;
+REVOKE INSERT, UPDATE, DELETE ON audit_logs FROM pgfolio_admin;
+
 ALTER TABLE users ENABLE ROW LEVEL SECURITY;
 ALTER TABLE portfolios ENABLE ROW LEVEL SECURITY;
 ALTER TABLE holdings ENABLE ROW LEVEL SECURITY;
+ALTER TABLE sessions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE refresh_tokens ENABLE ROW LEVEL SECURITY;
+ALTER TABLE otp_challenges ENABLE ROW LEVEL SECURITY;
+ALTER TABLE one_time_tokens ENABLE ROW LEVEL SECURITY;
+ALTER TABLE outbox ENABLE ROW LEVEL SECURITY;
+ALTER TABLE audit_logs ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY users_self ON users FOR SELECT TO pgfolio_api
   USING (id = acting_user_id());
@@ -31,6 +63,10 @@ CREATE POLICY portfolios_owner ON portfolios FOR SELECT TO pgfolio_api
 CREATE POLICY holdings_owner ON holdings FOR SELECT TO pgfolio_api
   USING (EXISTS (SELECT 1 FROM portfolios p
                  WHERE p.id = holdings.portfolio_id AND p.owner_id = acting_user_id()));
+CREATE POLICY sessions_owner ON sessions FOR SELECT TO pgfolio_api
+  USING (user_id = acting_user_id());
+CREATE POLICY audit_logs_actor ON audit_logs FOR SELECT TO pgfolio_api
+  USING (actor_id = acting_user_id());
 
 CREATE POLICY portfolios_analyst ON portfolios FOR SELECT TO pgfolio_analyst USING (true);
 CREATE POLICY holdings_analyst ON holdings FOR SELECT TO pgfolio_analyst USING (true);
@@ -38,6 +74,9 @@ CREATE POLICY holdings_analyst ON holdings FOR SELECT TO pgfolio_analyst USING (
 CREATE POLICY users_admin ON users TO pgfolio_admin USING (true) WITH CHECK (true);
 CREATE POLICY portfolios_admin ON portfolios TO pgfolio_admin USING (true) WITH CHECK (true);
 CREATE POLICY holdings_admin ON holdings TO pgfolio_admin USING (true) WITH CHECK (true);
+CREATE POLICY sessions_admin ON sessions TO pgfolio_admin USING (true) WITH CHECK (true);
+CREATE POLICY outbox_admin ON outbox FOR SELECT TO pgfolio_admin USING (true);
+CREATE POLICY audit_logs_admin ON audit_logs FOR SELECT TO pgfolio_admin USING (true);
 
 -- Display names only: what analysts and public views may show of a person.
 CREATE VIEW user_directory AS
