@@ -28,7 +28,39 @@ AS $$
     ('trim-job-runs', '27 3 * * *',
      $cmd$WITH d AS (DELETE FROM @extschema@.job_runs
                     WHERE started_at < now() - interval '30 days' RETURNING 1)
-          SELECT count(*) FROM d$cmd$)
+          SELECT count(*) FROM d$cmd$),
+    -- Authentication leftovers (docs/auth.md): OTP challenges a day old (the send limit looks
+    -- back 5 minutes), one-time tokens a day past expiry, sessions 30 days after they ended
+    -- (their refresh tokens go with them); outbox messages whose secret expired unsent are
+    -- closed and their secret erased, as are those a sender claimed for the 5th time and never
+    -- reported; finished messages go after 30 days.
+    ('purge-auth', '*/10 * * * *',
+     $cmd$WITH otp AS (DELETE FROM @extschema@.otp_challenges
+                      WHERE created_at < now() - interval '1 day' RETURNING 1),
+          tokens AS (DELETE FROM @extschema@.one_time_tokens
+                     WHERE expires_at < now() - interval '1 day' RETURNING 1),
+          sessions AS (DELETE FROM @extschema@.sessions
+                       WHERE least(revoked_at, expires_at)
+                             < now() - interval '30 days'
+                       RETURNING 1),
+          expired AS (UPDATE @extschema@.outbox SET status = 'expired',
+                                                  payload = payload - secret_keys
+                      WHERE status IN ('pending', 'sending') AND expires_at <= now()
+                      RETURNING 1),
+          abandoned AS (UPDATE @extschema@.outbox SET status = 'failed',
+                                                    payload = payload - secret_keys,
+                                                    last_error = 'claimed 5 times, never reported'
+                        WHERE status = 'sending' AND attempts >= 5
+                          AND claimed_at < now() - interval '5 minutes'
+                          AND (expires_at IS NULL OR expires_at > now())
+                        RETURNING 1),
+          finished AS (DELETE FROM @extschema@.outbox
+                       WHERE status IN ('sent', 'failed', 'expired')
+                         AND created_at < now() - interval '30 days'
+                       RETURNING 1)
+          SELECT (SELECT count(*) FROM otp) + (SELECT count(*) FROM tokens)
+                 + (SELECT count(*) FROM sessions) + (SELECT count(*) FROM expired)
+                 + (SELECT count(*) FROM abandoned) + (SELECT count(*) FROM finished)$cmd$)
 $$;
 
 -- Runs job `name` now and logs the run. A failing job's error is recorded in job_runs and the
