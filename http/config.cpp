@@ -4,8 +4,11 @@
 #include <libpq-fe.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <optional>
 #include <sstream>
+
+#include "base64url.hpp"
 
 namespace pgfolio::http {
 namespace {
@@ -83,16 +86,131 @@ std::vector<std::string> split_commas(const std::string& text) {
   return parts;
 }
 
-void check_database_url(const std::string& url, Problems& problems) {
+void check_url(const char* variable, const std::string& url, Problems& problems) {
   char* error = nullptr;
   PQconninfoOption* options = PQconninfoParse(url.c_str(), &error);
   if (options == nullptr) {
     std::string message = error ? error : "not a libpq connection string or URL";
     while (!message.empty() && message.back() == '\n') message.pop_back();
-    problems.add("PGFOLIO_DATABASE_URL", message);
+    problems.add(variable, message);
   }
   if (options) PQconninfoFree(options);
   if (error) PQfreemem(error);
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The JWT settings, checked by building the codec the server will use: a key that does not
+// load, or a private and public key that do not belong together, stops the start.
+void load_jwt(AuthConfig& auth, Problems& problems) {
+  std::string algorithm = env("PGFOLIO_JWT_ALGORITHM").value_or("HS512");
+  if (auto issuer = env("PGFOLIO_JWT_ISSUER")) auth.jwt_issuer = *issuer;
+  if (auto audience = env("PGFOLIO_JWT_AUDIENCE")) auth.jwt_audience = *audience;
+  const jwt::Options options{auth.jwt_issuer, auth.jwt_audience, 30};
+  if (algorithm == "HS512") {
+    auth.jwt_algorithm = jwt::Algorithm::HS512;
+    auto secret = env("PGFOLIO_JWT_SECRET");
+    if (!secret) {
+      problems.add("PGFOLIO_JWT_SECRET",
+                   "required with HS512 (at least 32 random bytes; `openssl rand -base64 48` "
+                   "makes one)");
+    } else if (secret->size() < jwt::kMinHmacSecretBytes) {
+      problems.add("PGFOLIO_JWT_SECRET", "must be at least " +
+                                             std::to_string(jwt::kMinHmacSecretBytes) +
+                                             " bytes, got " + std::to_string(secret->size()));
+    } else {
+      auth.jwt_secret = *secret;
+    }
+    return;
+  }
+  if (algorithm != "RS256") {
+    problems.add("PGFOLIO_JWT_ALGORITHM", "expected HS512 or RS256, got \"" + algorithm + "\"");
+    return;
+  }
+  auth.jwt_algorithm = jwt::Algorithm::RS256;
+  auto private_file = env("PGFOLIO_JWT_PRIVATE_KEY_FILE");
+  if (!private_file) {
+    problems.add("PGFOLIO_JWT_PRIVATE_KEY_FILE", "required with RS256 (a PEM RSA private key)");
+    return;
+  }
+  auto private_pem = read_file(*private_file);
+  if (!private_pem) {
+    problems.add("PGFOLIO_JWT_PRIVATE_KEY_FILE", "cannot read " + *private_file);
+    return;
+  }
+  try {
+    jwt::Codec signer = jwt::Codec::rs256_private_pem(*private_pem, options);
+    auth.jwt_private_key_pem = *private_pem;
+    if (auto public_file = env("PGFOLIO_JWT_PUBLIC_KEY_FILE")) {
+      auto public_pem = read_file(*public_file);
+      if (!public_pem) {
+        problems.add("PGFOLIO_JWT_PUBLIC_KEY_FILE", "cannot read " + *public_file);
+        return;
+      }
+      jwt::Codec verifier = jwt::Codec::rs256_public_pem(*public_pem, options);
+      const std::string probe = signer.sign({"00000000-0000-4000-8000-000000000000", "user",
+                                             "00000000-0000-4000-8000-000000000000", 1, 2});
+      if (verifier.verify_signature(probe) != jwt::Reason::ok)
+        problems.add("PGFOLIO_JWT_PUBLIC_KEY_FILE", "is not the public half of the private key");
+      else
+        auth.jwt_public_key_pem = *public_pem;
+    }
+  } catch (const std::exception& error) {
+    problems.add("PGFOLIO_JWT_PRIVATE_KEY_FILE", error.what());
+  }
+}
+
+void load_auth(AuthConfig& auth, Problems& problems) {
+  load_jwt(auth, problems);
+  if (auth.jwt_issuer.empty() || auth.jwt_audience.empty())
+    problems.add("PGFOLIO_JWT_ISSUER", "issuer and audience must not be empty");
+  read_integer("PGFOLIO_ACCESS_TOKEN_TTL_SECONDS", auth.access_token_ttl_seconds, 60, 86400,
+               problems);
+  read_integer("PGFOLIO_REFRESH_TOKEN_TTL_SECONDS", auth.refresh_token_ttl_seconds, 300,
+               400 * 86400, problems);
+
+  if (auto key = env("PGFOLIO_TOTP_KEY")) {
+    auto raw = base64_decode(*key);
+    if (!raw || raw->size() != 32)
+      problems.add("PGFOLIO_TOTP_KEY",
+                   "expected 32 bytes in base64 (`openssl rand -base64 32` makes one)");
+    else
+      auth.totp_key = *raw;
+  } else {
+    problems.add("PGFOLIO_TOTP_KEY",
+                 "required: the AES-256 key for TOTP secrets at rest, 32 bytes in base64");
+  }
+  if (auto issuer = env("PGFOLIO_TOTP_ISSUER")) {
+    if (issuer->find(':') != std::string::npos || issuer->size() > 64)
+      problems.add("PGFOLIO_TOTP_ISSUER", "at most 64 characters and no ':'");
+    else
+      auth.totp_issuer = *issuer;
+  }
+
+  read_integer("PGFOLIO_RATE_LOGIN_PER_MINUTE", auth.rate_login_per_minute, 1, 1000000, problems);
+  read_integer("PGFOLIO_RATE_USER_PER_MINUTE", auth.rate_user_per_minute, 1, 1000000, problems);
+
+  read_integer("PGFOLIO_ARGON2_MEMORY_KIB", auth.argon2.memory_kib, 1, 4 * 1024 * 1024, problems);
+  read_integer("PGFOLIO_ARGON2_ITERATIONS", auth.argon2.iterations, 1, 100, problems);
+  read_integer("PGFOLIO_ARGON2_PARALLELISM", auth.argon2.parallelism, 1, 64, problems);
+
+  if (auto url = env("PGFOLIO_SENDER_DATABASE_URL")) {
+    auth.sender_database_url = *url;
+    check_url("PGFOLIO_SENDER_DATABASE_URL", *url, problems);
+    if (auto file = env("PGFOLIO_OUTBOX_FILE"))
+      auth.outbox_file = *file;
+    else
+      problems.add("PGFOLIO_OUTBOX_FILE",
+                   "required with PGFOLIO_SENDER_DATABASE_URL: the development sender appends "
+                   "each message to this file (no other sender exists yet)");
+  }
+  read_integer("PGFOLIO_OUTBOX_POLL_MS", auth.outbox_poll_ms, 10, 60000, problems);
 }
 
 }  // namespace
@@ -103,7 +221,7 @@ Config load_config_from_environment() {
 
   if (auto url = env("PGFOLIO_DATABASE_URL")) {
     config.database_url = *url;
-    check_database_url(*url, problems);
+    check_url("PGFOLIO_DATABASE_URL", *url, problems);
   } else {
     problems.add("PGFOLIO_DATABASE_URL",
                  "required (a libpq URL such as postgresql://user@host:5432/pgfolio)");
@@ -140,6 +258,8 @@ Config load_config_from_environment() {
       }
     }
   }
+
+  load_auth(config.auth, problems);
 
   problems.throw_if_any();
   return config;

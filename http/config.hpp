@@ -10,7 +10,32 @@
 #include <string>
 #include <vector>
 
+#include "jwt.hpp"
+#include "password_hasher.hpp"
+
 namespace pgfolio::http {
+
+// Accounts and authentication (docs/auth.md). The secrets here never reach the database.
+struct AuthConfig {
+  jwt::Algorithm jwt_algorithm = jwt::Algorithm::HS512;
+  std::string jwt_secret;           // HS512: at least 32 bytes
+  std::string jwt_private_key_pem;  // RS256: the key file's contents (signs and verifies)
+  std::string jwt_public_key_pem;   // RS256, optional: checked to match the private key
+  std::string jwt_issuer = "pgfolio";
+  std::string jwt_audience = "pgfolio-api";
+  int access_token_ttl_seconds = 900;
+  int refresh_token_ttl_seconds = 30 * 24 * 3600;
+  std::string totp_key;                 // 32 raw bytes (AES-256-GCM key for TOTP secrets at rest)
+  std::string totp_issuer = "pgfolio";  // the issuer authenticator apps show
+  int rate_login_per_minute = 10;       // per client IP, login-like routes
+  int rate_user_per_minute = 100;       // per user, authenticated routes
+  Argon2Parameters argon2;
+  // The outbox sender runs only when sender_database_url is set; it then delivers through
+  // the development file sender, which appends to outbox_file.
+  std::string sender_database_url;
+  std::string outbox_file;
+  int outbox_poll_ms = 500;
+};
 
 struct Config {
   std::string database_url;
@@ -22,6 +47,7 @@ struct Config {
   std::vector<std::string> cors_origins;  // exact origins, or the single entry "*"
   int db_retries = 3;
   int statement_timeout_ms = 5000;  // 0 disables the timeout, as in PostgreSQL
+  AuthConfig auth;
 };
 
 // Thrown for a missing or malformed variable; what() names the variable and the rule.

@@ -1,25 +1,27 @@
 #include "database.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <random>
 #include <thread>
 
 #include "access_log.hpp"
+#include "error.hpp"
 #include "error_mapping.hpp"
 
 namespace pgfolio::http {
 namespace {
 
-constexpr const char* kSetActingUserStatement = "pgfolio_http_set_acting_user";
-constexpr const char* kSetActingUserSql = "SELECT set_config('pgfolio.acting_user', $1, true)";
-
-std::string statement_name(const Route& route) {
-  return "pgfolio_http_" + route.sql_function + "_" + std::to_string(route.args.size());
+// One prepared statement per function and argument count. Function names come from the
+// route table and the flows' code (identifiers, never client text).
+std::string statement_name(const std::string& function, size_t arg_count) {
+  return "pgfolio_http_" + function + "_" + std::to_string(arg_count);
 }
 
-std::string function_call_sql(const Route& route) {
-  std::string sql = "SELECT pgfolio." + route.sql_function + "(";
-  for (size_t i = 0; i < route.args.size(); ++i) sql += (i ? ", $" : "$") + std::to_string(i + 1);
+std::string function_call_sql(const std::string& function, size_t arg_count) {
+  std::string sql = "SELECT pgfolio." + function + "(";
+  for (size_t i = 0; i < arg_count; ++i) sql += (i ? ", $" : "$") + std::to_string(i + 1);
   return sql + ")::text";
 }
 
@@ -76,37 +78,81 @@ Database::Database(ConnectionPool& pool, Metrics& metrics, int retries, int stat
       retries_(retries),
       set_timeout_sql_("SET LOCAL statement_timeout = " + std::to_string(statement_timeout_ms)) {}
 
+bool role_allows(Auth required, const std::string& role) {
+  switch (required) {
+    case Auth::kNone:
+      return true;
+    case Auth::kUser:
+      return role == "user" || role == "admin";
+    case Auth::kAdmin:
+      return role == "admin";
+    case Auth::kServiceOrAdmin:
+      return role == "service" || role == "admin";
+  }
+  return false;
+}
+
+std::optional<Problem> remembered_refusal(const std::string& jsonb_text) {
+  // jsonb prints an object's keys shortest first, so a lone "problem" key starts the text;
+  // anything else is an ordinary answer and is passed on unparsed (decimal strings and all).
+  if (jsonb_text.compare(0, 11, "{\"problem\":") != 0) return std::nullopt;
+  auto parsed = nlohmann::json::parse(jsonb_text, nullptr, false);
+  if (!parsed.is_object() || parsed.size() != 1 || !parsed["problem"].is_object())
+    return std::nullopt;
+  const nlohmann::json& body = parsed["problem"];
+  const std::string code = body.value("code", "");
+  const ErrorCatalogEntry* entry = find_by_name(code);
+  if (entry == nullptr || entry->http_status >= 500)
+    throw std::runtime_error("a SQL function answered a problem with code \"" + code + "\"");
+  std::string detail = body.contains("detail") && body["detail"].is_string()
+                           ? body["detail"].get<std::string>()
+                           : std::string(entry->title);
+  nlohmann::json details = body.contains("details") && body["details"].is_object()
+                               ? body["details"]
+                               : nlohmann::json::object();
+  Problem problem = make_problem(entry->code, detail, details);
+  if (entry->code == ErrorCode::RATE_LIMITED) {
+    const auto& retry = details.contains("retryAfter") ? details["retryAfter"] : nlohmann::json();
+    problem.retry_after_seconds =
+        retry.is_number() ? std::max(1, static_cast<int>(std::ceil(retry.get<double>()))) : 1;
+  }
+  return problem;
+}
+
+std::optional<std::string> Transaction::call(const std::string& function,
+                                             const std::vector<std::optional<std::string>>& args) {
+  const std::string name = statement_name(function, args.size());
+  lease_.prepare_once(name, function_call_sql(function, args.size()));
+  // libpq takes NULL as a null pointer; the strings outlive the call.
+  std::vector<const char*> values;
+  for (const auto& arg : args) values.push_back(arg ? arg->c_str() : nullptr);
+  pqxx::result result = tx_.exec_prepared(name, pqxx::prepare::make_dynamic_params(values));
+  if (result.size() != 1) throw std::runtime_error("pgfolio." + function + " returned no row");
+  if (result[0][0].is_null()) return std::nullopt;
+  return std::string(result[0][0].c_str());
+}
+
 DbResult Database::call_route(const Route& route,
                               const std::vector<std::optional<std::string>>& args,
                               const RequestIdentity& identity, const std::string& request_id) {
-  const std::string name = statement_name(route);
-  const std::string sql = function_call_sql(route);
-  return run_transaction(
-      [&](pqxx::work& tx, ConnectionPool::Lease& lease) -> std::string {
-        lease.prepare_once(name, sql);
-        // libpq takes NULL as a null pointer; the strings outlive the call.
-        std::vector<const char*> values;
-        for (const auto& arg : args) values.push_back(arg ? arg->c_str() : nullptr);
-        pqxx::result result = tx.exec_prepared(name, pqxx::prepare::make_dynamic_params(values));
-        if (result.size() != 1 || result[0][0].is_null())
-          throw std::runtime_error("pgfolio." + route.sql_function +
-                                   " returned no value (functions must return jsonb)");
-        return result[0][0].c_str();
-      },
-      identity, request_id);
+  return transact(identity, request_id, [&](Transaction& tx) -> Outcome {
+    auto value = tx.call(route.sql_function, args);
+    if (!value)
+      throw std::runtime_error("pgfolio." + route.sql_function +
+                               " returned NULL (functions must return jsonb)");
+    if (auto problem = remembered_refusal(*value)) return {"", std::move(problem)};
+    return {std::move(*value), std::nullopt};
+  });
 }
 
 DbResult Database::ping(const std::string& request_id) {
-  return run_transaction(
-      [](pqxx::work& tx, ConnectionPool::Lease&) -> std::string {
-        tx.exec("SELECT 1");
-        return "{\"status\":\"ready\"}";
-      },
-      RequestIdentity{}, request_id);
+  return transact(RequestIdentity{}, request_id, [](Transaction&) -> Outcome {
+    return {"{\"status\":\"ready\"}", std::nullopt};
+  });
 }
 
-DbResult Database::run_transaction(const Work& work, const RequestIdentity& identity,
-                                   const std::string& request_id) {
+DbResult Database::transact(const RequestIdentity& identity, const std::string& request_id,
+                            const Work& work) {
   // Idle pooled connections die together with a database restart, so a request may meet
   // several dead ones in a row; each is discarded, and the bound (every pooled connection
   // once) keeps a connection that breaks again and again from looping forever.
@@ -123,18 +169,40 @@ DbResult Database::run_transaction(const Work& work, const RequestIdentity& iden
     std::optional<SqlFailure> failure;
     try {
       lease.emplace(pool_.acquire());
-      std::string body;
+      Outcome outcome;
       {
-        pqxx::work tx(lease->connection());
-        tx.exec(set_timeout_sql_);
-        if (identity.acting_user) {
-          lease->prepare_once(kSetActingUserStatement, kSetActingUserSql);
-          tx.exec_prepared(kSetActingUserStatement, *identity.acting_user);
+        pqxx::work work_tx(lease->connection());
+        work_tx.exec(set_timeout_sql_);
+        Transaction tx(work_tx, *lease);
+        if (identity.authenticated()) {
+          // Refuses (PF401) a revoked or expired session and a suspended or deleted user,
+          // and makes the user the transaction's acting user.
+          auto role = tx.call("authenticate",
+                              {identity.user_id, identity.session_id, identity.client_json});
+          // The token's role got the request this far; the database's is the one in force
+          // now (a demoted admin loses admin routes at once).
+          if (!role || !role_allows(identity.required, *role))
+            throw Refusal(
+                make_problem(ErrorCode::FORBIDDEN,
+                             "This endpoint needs the " + auth_name(identity.required) + " role.",
+                             {{"requiredRole", auth_name(identity.required)}}));
         }
-        body = work(tx, *lease);
-        tx.commit();
+        outcome = work(tx);
+        work_tx.commit();
       }
-      return {std::move(body), std::nullopt};
+      if (outcome.problem) return {std::nullopt, std::move(outcome.problem)};
+      return {std::move(outcome.body), std::nullopt};
+    } catch (const Refusal& refusal) {
+      // The transaction object rolled back on the way out.
+      return {std::nullopt, refusal.problem()};
+    } catch (const pgfolio::Error& error) {
+      // Thrown by a flow's own C++ (the core's crypto): a 4xx is a refusal about the input,
+      // anything else a failure whose text stays in the log.
+      if (catalog_entry(error.code()).http_status < 500)
+        return {std::nullopt,
+                make_problem(error.code(), error.what(), details_from(error.details_json()))};
+      log_error(request_id, std::string("request failed: ") + error.what());
+      return {std::nullopt, make_problem(ErrorCode::INTERNAL_ERROR, internal_detail(request_id))};
     } catch (const PoolExhausted& error) {
       metrics_.count_db_error("pool_timeout");
       log_error(request_id, error.what());

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <regex>
 
+#include "digest.hpp"
 #include "openapi.hpp"
 #include "url_text.hpp"
 
@@ -27,6 +28,37 @@ std::string media_type_of(const std::string& content_type) {
   return type;
 }
 
+Problem rate_limited(int retry_after_seconds) {
+  Problem problem =
+      make_problem(ErrorCode::RATE_LIMITED,
+                   "Too many requests; retry in " + std::to_string(retry_after_seconds) + " s.",
+                   {{"retryAfter", retry_after_seconds}});
+  problem.retry_after_seconds = retry_after_seconds;
+  return problem;
+}
+
+// RFC 6750 §3: a request that presented a token is told that the token was the problem.
+std::string bearer_challenge(const IncomingRequest& request) {
+  return request.authorization ? "Bearer realm=\"pgfolio\", error=\"invalid_token\""
+                               : "Bearer realm=\"pgfolio\"";
+}
+
+// What the server saw of the client, for sessions and the audit log. The user agent is
+// client text: bounded, and only printable characters kept.
+std::string client_info(const IncomingRequest& request) {
+  nlohmann::json client = {{"ip", request.client_ip}};
+  if (request.user_agent) {
+    std::string agent;
+    for (char c : *request.user_agent) {
+      if (agent.size() >= 256) break;
+      const unsigned char byte = static_cast<unsigned char>(c);
+      if (byte >= 0x20 && byte < 0x7F) agent.push_back(c);
+    }
+    client["userAgent"] = agent;
+  }
+  return dump_json(client);
+}
+
 Problem parameter_problem(const std::string& name, const char* where, const std::string& why,
                           nlohmann::json extra = {}) {
   nlohmann::json details = {{"parameter", name}, {"in", where}};
@@ -43,7 +75,10 @@ ServerContext::ServerContext(Config config_in)
       cors(config.cors_origins),
       openapi_document(build_openapi_document(route_table(), config.max_body_bytes)),
       pool(config.database_url, static_cast<size_t>(config.pool_size), kPoolWait),
-      database(pool, metrics, config.db_retries, config.statement_timeout_ms) {}
+      database(pool, metrics, config.db_retries, config.statement_timeout_ms),
+      auth(config.auth),
+      login_limiter(config.auth.rate_login_per_minute),
+      user_limiter(config.auth.rate_user_per_minute) {}
 
 Reply Dispatcher::dispatch(const IncomingRequest& request) {
   if (context_.draining.load()) {
@@ -83,23 +118,44 @@ Reply Dispatcher::dispatch(const IncomingRequest& request) {
     return reply;
   };
 
+  // Login-like routes are limited per client address before anything else is done for
+  // them: a password guess costs the guesser a token even when it is malformed.
+  if (route.limited_per_ip)
+    if (int wait = context_.login_limiter.take(request.client_ip))
+      return labelled(problem_reply(rate_limited(wait)));
+
   // Shape checks come before authentication: they are free, need no database round trip
   // and reveal nothing beyond the published OpenAPI document (see docs/http.md).
-  if (auto problem = check_body(route, request)) return labelled(problem_reply(*problem));
+  nlohmann::json body = nlohmann::json::object();
+  if (auto problem = check_body(route, request, body)) return labelled(problem_reply(*problem));
+  const std::string client_json = client_info(request);
   std::vector<std::optional<std::string>> args;
-  if (auto problem = collect_args(route, match, request, args))
+  if (auto problem = collect_args(route, match, request, body, client_json, args))
     return labelled(problem_reply(*problem));
   RequestIdentity identity;
   if (auto problem = authenticate(route, request, identity)) {
     Reply reply = problem_reply(*problem);
-    reply.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"pgfolio\"");
+    if (problem->status() == 401)
+      reply.headers.emplace_back("WWW-Authenticate", bearer_challenge(request));
     return labelled(reply);
   }
+  if (identity.authenticated())
+    if (int wait = context_.user_limiter.take(identity.user_id))
+      return labelled(problem_reply(rate_limited(wait)));
 
   if (route.builtin != Builtin::kNone) return labelled(builtin_reply(route, request));
 
-  DbResult result = context_.database.call_route(route, args, identity, request.request_id);
-  if (result.problem) return labelled(problem_reply(*result.problem));
+  DbResult result = route.flow != Flow::kNone
+                        ? run_flow(context_.auth, context_.database,
+                                   {route, body, client_json, identity, request.request_id})
+                        : context_.database.call_route(route, args, identity, request.request_id);
+  if (result.problem) {
+    Reply reply = problem_reply(*result.problem);
+    // Every 401 names the scheme (RFC 9110 §15.5.2): a refused session or login included.
+    if (reply.status == 401)
+      reply.headers.emplace_back("WWW-Authenticate", bearer_challenge(request));
+    return labelled(reply);
+  }
   Reply reply;
   reply.status = route.success_status;
   reply.body = std::move(*result.body);
@@ -126,7 +182,8 @@ Reply Dispatcher::options_reply(const IncomingRequest& request, const RouteMatch
   return reply;
 }
 
-std::optional<Problem> Dispatcher::check_body(const Route& route, const IncomingRequest& request) {
+std::optional<Problem> Dispatcher::check_body(const Route& route, const IncomingRequest& request,
+                                              nlohmann::json& body) {
   if (route.body == BodyShape::kNone) return std::nullopt;
   const std::string media_type = request.content_type ? media_type_of(*request.content_type) : "";
   if (media_type != kJsonContentType)
@@ -149,15 +206,38 @@ std::optional<Problem> Dispatcher::check_body(const Route& route, const Incoming
   if (route.body == BodyShape::kJsonArray && first != '[')
     return make_problem(ErrorCode::VALIDATION_ERROR, "The body must be a JSON array.",
                         {{"expected", "array"}});
-  return std::nullopt;
+  if (route.body_fields.empty()) return std::nullopt;
+  // Parsed only where fields are checked; the text still goes to PostgreSQL as it came.
+  body = nlohmann::json::parse(*request.body, nullptr, false);
+  if (!body.is_object())
+    return make_problem(ErrorCode::VALIDATION_ERROR, "The body is not valid JSON.");
+  return check_fields(route.body_fields, body);
 }
 
 std::optional<Problem> Dispatcher::collect_args(const Route& route, const RouteMatch& match,
                                                 const IncomingRequest& request,
+                                                const nlohmann::json& body,
+                                                const std::string& client_json,
                                                 std::vector<std::optional<std::string>>& args) {
   for (const RouteArg& arg : route.args) {
     if (arg.source == ArgSource::kBody) {
       args.emplace_back(*request.body);
+      continue;
+    }
+    if (arg.source == ArgSource::kClient) {
+      args.emplace_back(client_json);
+      continue;
+    }
+    if (arg.source == ArgSource::kBodyField) {
+      // Present and of the declared type: check_fields said so.
+      auto found = body.find(arg.name);
+      if (found == body.end() || found->is_null()) {
+        args.emplace_back(std::nullopt);
+      } else {
+        std::string value = found->is_string() ? found->get<std::string>() : found->dump();
+        if (arg.transform == ArgTransform::kSha256Hex) value = sha256_hex(value);
+        args.emplace_back(std::move(value));
+      }
       continue;
     }
     const bool in_path = arg.source == ArgSource::kPath;
@@ -191,18 +271,36 @@ std::optional<Problem> Dispatcher::collect_args(const Route& route, const RouteM
   return std::nullopt;
 }
 
-std::optional<Problem> Dispatcher::authenticate(const Route& route, const IncomingRequest&,
+std::optional<Problem> Dispatcher::authenticate(const Route& route, const IncomingRequest& request,
                                                 RequestIdentity& identity) {
   if (route.auth == Auth::kNone) return std::nullopt;
-  // ACCOUNTS HOOK: authentication does not exist yet, so routes that need a user or an
-  // admin are refused. The accounts work verifies the credentials here, sets
-  // identity.acting_user (Database then runs set_config('pgfolio.acting_user', ...) in the
-  // request's transaction) and returns FORBIDDEN for a user on an admin route.
-  (void)identity;
-  return make_problem(ErrorCode::UNAUTHORIZED,
-                      "This endpoint needs an authenticated " + auth_name(route.auth) +
-                          "; authentication is not available yet.",
-                      {{"requiredRole", auth_name(route.auth)}});
+  const std::string required = auth_name(route.auth);
+  if (!request.authorization)
+    return make_problem(ErrorCode::UNAUTHORIZED,
+                        "This endpoint needs an access token (Authorization: Bearer <token>).",
+                        {{"requiredRole", required}});
+  auto token = bearer_token(*request.authorization);
+  if (!token)
+    return make_problem(ErrorCode::UNAUTHORIZED,
+                        "The Authorization header must be: Bearer <access token>.",
+                        {{"requiredRole", required}, {"reason", "malformed"}});
+  jwt::Verification verified = context_.auth.tokens.verify_access(*token);
+  if (!verified.ok()) {
+    const std::string reason(jwt::reason_name(verified.reason));
+    return make_problem(ErrorCode::UNAUTHORIZED, "The access token is not valid (" + reason + ").",
+                        {{"requiredRole", required}, {"reason", reason}});
+  }
+  // The token's role decides here; the database's role is checked again in the request's
+  // transaction (Database::transact), and the admin functions check it once more.
+  if (!role_allows(route.auth, verified.claims.role))
+    return make_problem(ErrorCode::FORBIDDEN, "This endpoint needs the " + required + " role.",
+                        {{"requiredRole", required}});
+  identity.user_id = verified.claims.sub;
+  identity.session_id = verified.claims.sid;
+  identity.role = verified.claims.role;
+  identity.required = route.auth;
+  identity.client_json = client_info(request);
+  return std::nullopt;
 }
 
 Reply Dispatcher::builtin_reply(const Route& route, const IncomingRequest& request) {

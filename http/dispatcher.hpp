@@ -9,11 +9,13 @@
 #include <optional>
 #include <string>
 
+#include "auth_flows.hpp"
 #include "config.hpp"
 #include "cors.hpp"
 #include "database.hpp"
 #include "db_pool.hpp"
 #include "metrics.hpp"
+#include "rate_limiter.hpp"
 #include "reply.hpp"
 #include "route_matcher.hpp"
 
@@ -30,6 +32,9 @@ struct ServerContext {
   Metrics metrics;
   ConnectionPool pool;
   Database database;
+  const AuthServices auth;
+  RateLimiter login_limiter;          // per client IP, login-like routes
+  RateLimiter user_limiter;           // per user, authenticated routes
   std::atomic<bool> draining{false};  // set on SIGTERM: new requests get 503
   std::atomic<int> in_flight{0};
 };
@@ -43,6 +48,9 @@ struct IncomingRequest {
   std::optional<std::string> origin;
   std::optional<std::string> preflight_method;  // Access-Control-Request-Method
   std::string request_id;
+  std::optional<std::string> authorization;  // never logged
+  std::string client_ip;
+  std::optional<std::string> user_agent;
 };
 
 class Dispatcher {
@@ -53,9 +61,11 @@ class Dispatcher {
 
  private:
   Reply options_reply(const IncomingRequest& request, const RouteMatch& match);
-  std::optional<Problem> check_body(const Route& route, const IncomingRequest& request);
+  std::optional<Problem> check_body(const Route& route, const IncomingRequest& request,
+                                    nlohmann::json& body);
   std::optional<Problem> collect_args(const Route& route, const RouteMatch& match,
-                                      const IncomingRequest& request,
+                                      const IncomingRequest& request, const nlohmann::json& body,
+                                      const std::string& client_json,
                                       std::vector<std::optional<std::string>>& args);
   std::optional<Problem> authenticate(const Route& route, const IncomingRequest& request,
                                       RequestIdentity& identity);

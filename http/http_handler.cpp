@@ -160,6 +160,13 @@ void record(ServerContext& context, const std::string& request_id, const std::st
       {request_id, method, path, reply.route_label, reply.status, seconds * 1000.0, bytes});
 }
 
+// The peer's IP address. Pistache 0.0.5's Request::address() is not filled in (it reads
+// 0.0.0.0); the connection's peer is.
+std::string client_address(ResponseWriter& response) {
+  auto peer = response.peer();
+  return peer ? peer->address().host() : "";
+}
+
 }  // namespace
 
 HttpHandler::HttpHandler(std::shared_ptr<ServerContext> context) : context_(std::move(context)) {
@@ -301,7 +308,10 @@ void HttpHandler::onRequest(const Request& request, ResponseWriter response) {
                              request_header(request, "Content-Type"),
                              origin,
                              request_header(request, "Access-Control-Request-Method"),
-                             request_id};
+                             request_id,
+                             request_header(request, "Authorization"),
+                             client_address(response),
+                             request_header(request, "User-Agent")};
     reply = Dispatcher(*context_).dispatch(incoming);
   } catch (const std::exception& error) {
     log_error(request_id, std::string("unhandled error: ") + error.what());

@@ -13,6 +13,7 @@
 #include "config.hpp"
 #include "dispatcher.hpp"
 #include "http_handler.hpp"
+#include "outbox_sender.hpp"
 #include "routes.hpp"
 
 namespace {
@@ -92,7 +93,15 @@ int main(int argc, char** argv) {
   setenv("PGAPPNAME", "pgfolio-http", 0);
 
   sigset_t shutdown_signals = block_shutdown_signals();
-  auto context = std::make_shared<ServerContext>(config);
+  std::shared_ptr<ServerContext> context;
+  try {
+    // Builds the JWT codec, the password hasher (which refuses parameters below OWASP's
+    // minimum) and the TOTP key's cipher.
+    context = std::make_shared<ServerContext>(config);
+  } catch (const std::exception& error) {
+    std::cerr << "pgfolio-http: invalid configuration:\n  " << error.what() << std::endl;
+    return 2;
+  }
 
   Pistache::Address address(config.address, Pistache::Port(config.port));
   Pistache::Http::Endpoint endpoint(address);
@@ -119,11 +128,23 @@ int main(int argc, char** argv) {
             std::to_string(config.threads) + " threads and up to " +
             std::to_string(config.pool_size) + " database connections");
 
+  std::unique_ptr<OutboxWorker> outbox;
+  if (!config.auth.sender_database_url.empty()) {
+    outbox = std::make_unique<OutboxWorker>(config.auth.sender_database_url,
+                                            std::make_unique<FileSender>(config.auth.outbox_file),
+                                            std::chrono::milliseconds(config.auth.outbox_poll_ms));
+    outbox->start();
+    log_event("outbox sender started (development file sender)");
+  } else {
+    log_event("outbox sender off: PGFOLIO_SENDER_DATABASE_URL is not set");
+  }
+
   int received = 0;
   sigwait(&shutdown_signals, &received);
   log_event(std::string("received ") + (received == SIGINT ? "SIGINT" : "SIGTERM") +
             "; draining requests");
   context->draining.store(true);
+  if (outbox) outbox->stop();
   drain(*context);
   endpoint.shutdown();
   context->pool.close_idle();

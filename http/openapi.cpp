@@ -31,17 +31,24 @@ json operation(const Route& route, size_t max_body_bytes) {
              {"summary", route.summary},
              {"x-pgfolio-auth", auth_name(route.auth)}};
   if (!route.sql_function.empty()) op["x-pgfolio-sql-function"] = "pgfolio." + route.sql_function;
+  if (route.flow != Flow::kNone) op["x-pgfolio-flow"] = flow_name(route.flow);
+
+  if (route.body != BodyShape::kNone) {
+    json schema = route.body_fields.empty()
+                      ? json{{"type", route.body == BodyShape::kJsonArray ? "array" : "object"}}
+                      : fields_schema(route.body_fields);
+    std::string description = "JSON";
+    for (const RouteArg& arg : route.args)
+      if (arg.source == ArgSource::kBody) description = arg.description;
+    op["requestBody"] = {
+        {"required", true},
+        {"description", description + " (at most " + std::to_string(max_body_bytes) + " bytes)"},
+        {"content", {{kJsonContentType, {{"schema", schema}}}}}};
+  }
 
   json parameters = json::array();
   for (const RouteArg& arg : route.args) {
-    if (arg.source == ArgSource::kBody) {
-      json schema = {{"type", route.body == BodyShape::kJsonArray ? "array" : "object"}};
-      op["requestBody"] = {{"required", true},
-                           {"description", arg.description + " (at most " +
-                                               std::to_string(max_body_bytes) + " bytes)"},
-                           {"content", {{kJsonContentType, {{"schema", schema}}}}}};
-      continue;
-    }
+    if (arg.source != ArgSource::kPath && arg.source != ArgSource::kQuery) continue;
     json schema = {{"type", "string"}, {"maxLength", arg.max_length}};
     if (!arg.pattern.empty()) schema["pattern"] = arg.pattern;
     parameters.push_back({{"name", arg.name},
@@ -57,11 +64,16 @@ json operation(const Route& route, size_t max_body_bytes) {
       {"content",
        {{route.response_media_type, {{"schema", response_schema_ref(route.response)}}}}}};
   json responses = {{std::to_string(route.success_status), success}};
+  if (route.body != BodyShape::kNone || !parameters.empty())
+    responses["400"] = problem_response("The request is not valid; details name the field");
   if (route.auth != Auth::kNone) {
-    responses["401"] = problem_response("Authentication required");
-    responses["403"] = problem_response("Not allowed");
+    responses["401"] = problem_response(
+        "No valid access token (missing, malformed, expired, revoked session, suspended user)");
+    responses["403"] = problem_response("The token's role may not call this endpoint");
     op["security"] = json::array({{{"bearerAuth", json::array()}}});
   }
+  if (route.auth != Auth::kNone || route.limited_per_ip)
+    responses["429"] = problem_response("Too many requests; see Retry-After");
   if (route.builtin == Builtin::kNone || route.builtin == Builtin::kReady)
     responses["503"] = problem_response("The database is unavailable; see Retry-After");
   responses["default"] = problem_response("An error (problem details, RFC 9457)");
@@ -90,7 +102,13 @@ std::string build_openapi_document(const std::vector<Route>& routes, size_t max_
   json components;
   components["schemas"] = response_schemas();
   components["schemas"]["Problem"] = problem_schema;
-  components["securitySchemes"]["bearerAuth"] = {{"type", "http"}, {"scheme", "bearer"}};
+  components["securitySchemes"]["bearerAuth"] = {
+      {"type", "http"},
+      {"scheme", "bearer"},
+      {"bearerFormat", "JWT"},
+      {"description",
+       "An access token from /auth/login, /auth/register, /auth/refresh, "
+       "/auth/verify-otp or /auth/mfa/verify"}};
 
   json document;
   document["openapi"] = "3.0.3";

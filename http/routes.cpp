@@ -6,6 +6,8 @@
 #include <set>
 #include <stdexcept>
 
+#include "password_hasher.hpp"
+
 namespace pgfolio::http {
 namespace {
 
@@ -17,6 +19,11 @@ constexpr size_t kAssetIdMaxLength = 32;
 constexpr const char* kAssetIdPattern = "^[A-Z0-9][A-Z0-9._-]{0,31}$";
 // pgfolio.search_assets refuses longer text itself; refusing it here says so in OpenAPI.
 constexpr size_t kSearchQueryMaxLength = 100;
+
+constexpr size_t kUuidLength = 36;
+constexpr const char* kUuidPattern =
+    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+constexpr size_t kDisplayNameMaxLength = 100;
 
 // How PostgreSQL writes a numeric as text: no exponent, no leading +.
 constexpr const char* kDecimalPattern = "^-?[0-9]+(\\.[0-9]+)?$";
@@ -88,8 +95,156 @@ nlohmann::json build_response_schemas() {
         {"description", "An OpenAPI 3.0 document"}}},
       {"Price", price},
       {"Asset", asset},
-      {"RowCount",
-       {{"type", "integer"}, {"minimum", 1}, {"description", "Rows read from the batch"}}},
+  };
+}
+
+nlohmann::json object_schema(const std::string& description, nlohmann::json properties,
+                             std::vector<std::string> required) {
+  return {{"type", "object"},
+          {"description", description},
+          {"required", required},
+          {"properties", std::move(properties)}};
+}
+
+nlohmann::json ref(const std::string& schema) {
+  return {{"$ref", "#/components/schemas/" + schema}};
+}
+
+nlohmann::json boolean(const std::string& description) {
+  return {{"type", "boolean"}, {"description", description}};
+}
+
+nlohmann::json integer(const std::string& description) {
+  return {{"type", "integer"}, {"description", description}};
+}
+
+nlohmann::json date_time(const std::string& description, bool nullable = false) {
+  nlohmann::json schema = {
+      {"type", "string"}, {"format", "date-time"}, {"description", description}};
+  if (nullable) schema["nullable"] = true;
+  return schema;
+}
+
+// The accounts endpoints' answers (sql/*-accounts*.sql and http/auth_flows.cpp).
+nlohmann::json nullable_object(const std::string& description) {
+  return {{"type", "object"}, {"nullable", true}, {"description", description}};
+}
+
+// The accounts endpoints' answers: user_json, profile_json and friends in sql/46-identity.sql,
+// sql/47-sessions.sql, sql/78-profile.sql and sql/79-admin.sql, and http/auth_flows.cpp.
+nlohmann::json build_account_schemas() {
+  using nlohmann::json;
+  json user_properties = {{"id", text("User id (UUID)")},
+                          {"email", text("Email address", true)},
+                          {"phone", text("Phone number (E.164)", true)},
+                          {"displayName", text("Display name", true)},
+                          {"role", text("user, admin or service")},
+                          {"status", text("active, suspended or deleted")},
+                          {"emailVerified", boolean("Whether the email address was confirmed")},
+                          {"mfaEnabled", boolean("Whether logins need a TOTP code")},
+                          {"createdAt", date_time("When the account was created")}};
+  const std::vector<std::string> user_required = {
+      "id",     "email",         "phone",      "displayName", "role",
+      "status", "emailVerified", "mfaEnabled", "createdAt"};
+  json admin_user_properties = user_properties;
+  admin_user_properties["lastLoginAt"] = date_time("Last login", true);
+  std::vector<std::string> admin_user_required = user_required;
+  admin_user_required.push_back("lastLoginAt");
+
+  json consent_times =
+      object_schema("When each disclosure was accepted (null: not yet)",
+                    {{"risk", date_time("Investing carries risk", true)},
+                     {"loss", date_time("Capital may be lost", true)},
+                     {"noGuarantee", date_time("Returns are not guaranteed", true)}},
+                    {"risk", "loss", "noGuarantee"});
+  json profile_properties = user_properties;
+  profile_properties.update(
+      json{{"avatarUrl", text("https URL of a picture", true)},
+           {"biometricEnabled", boolean("Biometric unlock on the device")},
+           {"notificationTokenSet", boolean("Whether a push token is set (never shown)")},
+           {"riskScore", {{"type", "integer"}, {"nullable", true}, {"description", "Risk score"}}},
+           {"riskTier", text("Risk tier", true)},
+           {"riskProfile", nullable_object("Risk questionnaire answers")},
+           {"targetAllocation",
+            {{"type", "object"},
+             {"nullable", true},
+             {"description", "Target weights per layer in percent"},
+             {"properties",
+              {{"FOUNDATION", decimal("Foundation layer percent", "50")},
+               {"GROWTH", decimal("Growth layer percent", "35")},
+               {"UPSIDE", decimal("Upside layer percent", "15")}}}}},
+           {"consents", consent_times},
+           {"lastLoginAt", date_time("Last login", true)}});
+  std::vector<std::string> profile_required = user_required;
+  for (const char* name : {"avatarUrl", "biometricEnabled", "notificationTokenSet", "consents"})
+    profile_required.push_back(name);
+
+  json tokens =
+      object_schema("A new access token and refresh token",
+                    {{"accessToken", text("JWT for Authorization: Bearer (short-lived)")},
+                     {"refreshToken", text("Opaque token for /auth/refresh (single use)")},
+                     {"expiresIn", integer("Seconds until the access token expires")},
+                     {"tokenType", text("Bearer")},
+                     {"user", ref("User")},
+                     {"created", boolean("Whether this login created the account (phone login)")}},
+                    {"accessToken", "refreshToken", "expiresIn", "tokenType", "user"});
+  json challenge = object_schema(
+      "The credential was right and MFA is on: send the challenge with a TOTP code to "
+      "/auth/mfa/verify",
+      {{"mfaRequired", boolean("Always true")},
+       {"challenge", text("Opaque, single use")},
+       {"expiresIn", integer("Seconds the challenge stays valid")}},
+      {"mfaRequired", "challenge", "expiresIn"});
+  return {
+      {"User", object_schema("A person's account", user_properties, user_required)},
+      {"AdminUser", object_schema("A user as administrators see them", admin_user_properties,
+                                  admin_user_required)},
+      {"Profile", object_schema("The caller's profile", profile_properties, profile_required)},
+      {"Tokens", tokens},
+      {"MfaChallenge", challenge},
+      {"LoginResult", {{"oneOf", {ref("Tokens"), ref("MfaChallenge")}}}},
+      {"Success", object_schema("Done", {{"success", boolean("Always true")}}, {"success"})},
+      {"Rows", object_schema(
+                   "The batch was loaded",
+                   {{"rows", {{"type", "integer"}, {"minimum", 1}, {"description", "Rows read"}}}},
+                   {"rows"})},
+      {"Session",
+       object_schema(
+           "A login session (one chain of refresh tokens)",
+           {{"id", text("Session id")},
+            {"device", text("Device name the client gave", true)},
+            {"ip", text("Client IP address at login", true)},
+            {"userAgent", text("User agent at login", true)},
+            {"createdAt", date_time("When the session started")},
+            {"lastUsedAt", date_time("Last login or refresh", true)},
+            {"expiresAt", date_time("When the refresh token expires")},
+            {"current", boolean("Whether this is the session of the request")}},
+           {"id", "device", "ip", "userAgent", "createdAt", "lastUsedAt", "expiresAt", "current"})},
+      {"OtpSent", object_schema("The code is on its way",
+                                {{"success", boolean("Always true")},
+                                 {"expiresIn", integer("Seconds the code stays valid")}},
+                                {"success", "expiresIn"})},
+      {"EmailVerified", object_schema("The address is confirmed",
+                                      {{"verified", boolean("Always true")}}, {"verified"})},
+      {"MfaEnrolment", object_schema("A new TOTP secret, not in force until confirmed",
+                                     {{"secret", text("The secret in base32, for manual entry")},
+                                      {"otpauthUri", text("otpauth:// URI for a QR code")}},
+                                     {"secret", "otpauthUri"})},
+      {"ProfileExport",
+       object_schema("Everything stored about the caller but credentials",
+                     {{"exportedAt", date_time("When the export was made")},
+                      {"profile", ref("Profile")},
+                      {"portfolios", {{"type", "array"}, {"items", {{"type", "object"}}}}},
+                      {"sessions", {{"type", "array"}, {"items", {{"type", "object"}}}}},
+                      {"auditLog", {{"type", "array"}, {"items", {{"type", "object"}}}}}},
+                     {"exportedAt", "profile", "portfolios", "sessions", "auditLog"})},
+      {"Consent",
+       object_schema("The recorded acceptances", {{"consents", consent_times}}, {"consents"})},
+      {"UserPage",
+       object_schema("One page of users",
+                     {{"users", {{"type", "array"}, {"items", ref("AdminUser")}}},
+                      {"nextCursor", text("Cursor of the next page; null on the last", true)}},
+                     {"users", "nextCursor"})},
   };
 }
 
@@ -168,14 +323,213 @@ std::vector<Route> build_table() {
        "Search active assets (at most 50, ordered by asset id)"},
       {Method::Post,
        "/api/v1/admin/prices",
-       "upsert_prices",
+       "admin_upsert_prices",
        {{ArgSource::kBody, "body", true, 0,
          "Array of {assetId, price (decimal string), currency, source, asOf}"}},
-       Auth::kAdmin,
+       Auth::kServiceOrAdmin,
        BodyShape::kJsonArray,
        200,
-       {ResponseShape::kOne, "RowCount"},
+       {ResponseShape::kOne, "Rows"},
        "Insert or update prices"},
+      {Method::Post,
+       "/api/v1/admin/fx-rates",
+       "admin_upsert_fx_rates",
+       {{ArgSource::kBody, "body", true, 0,
+         "Array of {base, quote, rate (decimal string), source, asOf}"}},
+       Auth::kServiceOrAdmin,
+       BodyShape::kJsonArray,
+       200,
+       {ResponseShape::kOne, "Rows"},
+       "Insert or update exchange rates"},
+  };
+}
+
+// A row for the accounts endpoints, which mostly take a JSON object body with named fields;
+// the setters read as the row's remaining columns.
+class Row {
+ public:
+  Row(Method method, std::string path, std::string function, Auth auth, int status,
+      ResponseBody response, std::string summary) {
+    route_.method = method;
+    route_.path = std::move(path);
+    route_.sql_function = std::move(function);
+    route_.auth = auth;
+    route_.body = BodyShape::kNone;
+    route_.success_status = status;
+    route_.response = std::move(response);
+    route_.summary = std::move(summary);
+  }
+  Row& args(std::vector<RouteArg> args) {
+    route_.args = std::move(args);
+    return *this;
+  }
+  Row& body(std::vector<BodyField> fields) {
+    route_.body = BodyShape::kJsonObject;
+    route_.body_fields = std::move(fields);
+    return *this;
+  }
+  Row& flow(Flow flow) {
+    route_.flow = flow;
+    return *this;
+  }
+  Row& limited_per_ip() {
+    route_.limited_per_ip = true;
+    return *this;
+  }
+  operator Route() const { return route_; }
+
+ private:
+  Route route_;
+};
+
+RouteArg field_arg(const std::string& name, ArgTransform transform = ArgTransform::kNone) {
+  RouteArg arg{ArgSource::kBodyField, name, true, 0, "body field " + name};
+  arg.transform = transform;
+  return arg;
+}
+
+RouteArg client_arg() {
+  return {ArgSource::kClient, "client", true, 0, "the client's IP address and user agent"};
+}
+
+RouteArg uuid_path_arg(const std::string& name, const std::string& description) {
+  return {ArgSource::kPath, name, true, kUuidLength, description, kUuidPattern};
+}
+
+BodyField text_field(const std::string& name, bool required, size_t min_length, size_t max_length,
+                     const std::string& description) {
+  BodyField field{name, FieldType::kString, required, description};
+  field.min_length = min_length;
+  field.max_length = max_length;
+  return field;
+}
+
+BodyField boolean_field(const std::string& name, bool required, const std::string& description) {
+  return {name, FieldType::kBoolean, required, description};
+}
+
+std::vector<Route> build_account_table() {
+  const ResponseBody tokens{ResponseShape::kOne, "Tokens"};
+  const ResponseBody success{ResponseShape::kOne, "Success"};
+  const BodyField display_name =
+      text_field("displayName", true, 1, kDisplayNameMaxLength, "Name shown to the person");
+  const BodyField totp_code =
+      digits_code_field("code", "The 6-digit code the authenticator app shows now");
+  BodyField avatar_url = text_field("avatarUrl", false, 1, 2048, "https URL of a picture");
+  avatar_url.pattern = "^https://[^\\s]+$";
+  avatar_url.format = "uri";
+  avatar_url.nullable = true;
+  BodyField notification_token =
+      text_field("notificationToken", false, 1, 512, "Push notification token of the device");
+  notification_token.nullable = true;
+  BodyField settings_name = display_name;
+  settings_name.required = false;
+
+  return {
+      Row(Method::Post, "/api/v1/auth/register", "auth_register", Auth::kNone, 201, tokens,
+          "Create an account with email and password; answers tokens")
+          .body({email_field(),
+                 password_field("password", PasswordHasher::kMinPasswordCharacters, "Password"),
+                 display_name})
+          .flow(Flow::kRegister)
+          .limited_per_ip(),
+      Row(Method::Post, "/api/v1/auth/login", "auth_login_lookup", Auth::kNone, 200,
+          {ResponseShape::kOne, "LoginResult"},
+          "Log in with email and password: tokens, or an MFA challenge when MFA is on")
+          .body({email_field(), password_field("password", 1, "Password")})
+          .flow(Flow::kLogin)
+          .limited_per_ip(),
+      Row(Method::Post, "/api/v1/auth/refresh", "auth_refresh", Auth::kNone, 200, tokens,
+          "Exchange a refresh token for a new pair (the old one stops working; presenting "
+          "it again revokes the session)")
+          .body({opaque_token_field("refreshToken", "The refresh token last received")})
+          .flow(Flow::kRefresh)
+          .limited_per_ip(),
+      Row(Method::Post, "/api/v1/auth/logout", "auth_logout", Auth::kUser, 200, success,
+          "Revoke the current session"),
+      Row(Method::Get, "/api/v1/auth/sessions", "auth_sessions", Auth::kUser, 200,
+          {ResponseShape::kArrayOf, "Session"}, "The caller's sessions"),
+      Row(Method::Delete, "/api/v1/auth/sessions/{sessionId}", "auth_session_revoke", Auth::kUser,
+          200, success, "Revoke one of the caller's sessions")
+          .args({uuid_path_arg("sessionId", "Session id")}),
+      Row(Method::Post, "/api/v1/auth/send-otp", "auth_otp_send", Auth::kNone, 200,
+          {ResponseShape::kOne, "OtpSent"},
+          "Send a one-time login code by SMS (at most 3 per 5 minutes per phone)")
+          .body({phone_field()})
+          .args({field_arg("phone"), client_arg()})
+          .limited_per_ip(),
+      Row(Method::Post, "/api/v1/auth/verify-otp", "auth_otp_verify", Auth::kNone, 200, tokens,
+          "Log in with the code sent by SMS; creates the account at the first login")
+          .body({phone_field(), digits_code_field("code", "The 6-digit code received")})
+          .flow(Flow::kOtpVerify)
+          .limited_per_ip(),
+      Row(Method::Post, "/api/v1/auth/verify-email", "auth_email_verify", Auth::kNone, 200,
+          {ResponseShape::kOne, "EmailVerified"}, "Confirm an email address with the mailed token")
+          .body({opaque_token_field("token", "The token from the verification mail")})
+          .args({field_arg("token", ArgTransform::kSha256Hex)})
+          .limited_per_ip(),
+      Row(Method::Post, "/api/v1/auth/password/forgot", "auth_password_forgot", Auth::kNone, 200,
+          success, "Mail a password-reset token (the answer is the same for unknown addresses)")
+          .body({email_field()})
+          .args({field_arg("email"), client_arg()})
+          .limited_per_ip(),
+      Row(Method::Post, "/api/v1/auth/password/reset", "auth_password_reset", Auth::kNone, 200,
+          success, "Set a new password with the mailed token; revokes every session")
+          .body(
+              {opaque_token_field("token", "The token from the reset mail"),
+               password_field("password", PasswordHasher::kMinPasswordCharacters, "New password")})
+          .flow(Flow::kPasswordReset)
+          .limited_per_ip(),
+      Row(Method::Post, "/api/v1/auth/mfa/verify", "auth_mfa_challenge_take", Auth::kNone, 200,
+          tokens, "Finish a login with MFA: the login's challenge and a TOTP code")
+          .body({opaque_token_field("challenge", "The challenge the login answered"), totp_code})
+          .flow(Flow::kMfaVerify)
+          .limited_per_ip(),
+      Row(Method::Post, "/api/v1/auth/mfa/enrol", "mfa_enrol", Auth::kUser, 200,
+          {ResponseShape::kOne, "MfaEnrolment"},
+          "Start MFA enrolment: a new TOTP secret and its otpauth URI (MFA is on once confirmed)")
+          .flow(Flow::kMfaEnrol),
+      Row(Method::Post, "/api/v1/auth/mfa/confirm", "mfa_confirm", Auth::kUser, 200, success,
+          "Turn MFA on with a code from the enrolled authenticator")
+          .body({totp_code})
+          .flow(Flow::kMfaConfirm),
+      Row(Method::Post, "/api/v1/auth/mfa/disable", "mfa_disable", Auth::kUser, 200, success,
+          "Turn MFA off with a current code")
+          .body({totp_code})
+          .flow(Flow::kMfaDisable),
+      Row(Method::Get, "/api/v1/profile", "profile_get", Auth::kUser, 200,
+          {ResponseShape::kOne, "Profile"}, "The caller's profile"),
+      Row(Method::Put, "/api/v1/profile/settings", "profile_update", Auth::kUser, 200,
+          {ResponseShape::kOne, "Profile"},
+          "Change display name, avatar, notification token or biometric flag (fields left out "
+          "stay as they are; null clears avatar and notification token)")
+          .body({settings_name, avatar_url, notification_token,
+                 boolean_field("biometricEnabled", false, "Biometric unlock on the device")})
+          .args({{ArgSource::kBody, "body", true, 0, "The settings to change"}}),
+      Row(Method::Delete, "/api/v1/profile", "profile_delete", Auth::kUser, 200, success,
+          "Delete the account: sessions revoked, personal data erased (docs/privacy.md)"),
+      Row(Method::Get, "/api/v1/profile/export", "profile_export", Auth::kUser, 200,
+          {ResponseShape::kOne, "ProfileExport"}, "Everything stored about the caller, as JSON"),
+      Row(Method::Post, "/api/v1/onboarding/consent", "onboarding_consent", Auth::kUser, 200,
+          {ResponseShape::kOne, "Consent"},
+          "Record the acceptance of the risk disclosures (all must be true)")
+          .body({boolean_field("risk", true, "Investing carries risk"),
+                 boolean_field("loss", true, "Capital may be lost"),
+                 boolean_field("noGuarantee", true, "Returns are not guaranteed")})
+          .args({{ArgSource::kBody, "body", true, 0, "The acceptances"}}),
+      Row(Method::Get, "/api/v1/admin/users", "admin_users", Auth::kAdmin, 200,
+          {ResponseShape::kOne, "UserPage"}, "Users, newest first, a page at a time")
+          .args({{ArgSource::kQuery, "pageSize", false, 3, "Users per page (1-100, default 50)",
+                  "^[0-9]{1,3}$"},
+                 {ArgSource::kQuery, "cursor", false, 200, "The nextCursor of the previous page",
+                  "^[A-Za-z0-9_=:.-]+$"}}),
+      Row(Method::Post, "/api/v1/admin/users/{userId}/suspend", "admin_user_suspend", Auth::kAdmin,
+          200, {ResponseShape::kOne, "AdminUser"},
+          "Suspend a user: their tokens stop working at once")
+          .args({uuid_path_arg("userId", "User id")}),
+      Row(Method::Post, "/api/v1/admin/users/{userId}/reactivate", "admin_user_reactivate",
+          Auth::kAdmin, 200, {ResponseShape::kOne, "AdminUser"}, "Reactivate a suspended user")
+          .args({uuid_path_arg("userId", "User id")}),
   };
 }
 
@@ -211,16 +565,34 @@ void validate(const std::vector<Route>& table) {
     }
     std::set<std::string> path_args;
     int body_args = 0;
+    int field_args = 0;
     for (const RouteArg& arg : route.args) {
       if (arg.source == ArgSource::kPath) path_args.insert(arg.name);
       if (arg.source == ArgSource::kBody) ++body_args;
-      if (arg.source != ArgSource::kBody && arg.max_length == 0)
+      if (arg.source == ArgSource::kBodyField) {
+        ++field_args;
+        bool declared = false;
+        for (const BodyField& field : route.body_fields) declared |= field.name == arg.name;
+        if (!declared)
+          throw std::logic_error("route table: arg " + arg.name + " is no body field in " + where);
+      }
+      if ((arg.source == ArgSource::kPath || arg.source == ArgSource::kQuery) &&
+          arg.max_length == 0)
         throw std::logic_error("route table: max_length missing for " + arg.name + " in " + where);
     }
     if (path_args != template_params)
       throw std::logic_error("route table: path parameters and args differ in " + where);
-    if ((body_args > 0) != (route.body != BodyShape::kNone) || body_args > 1)
+    // A body is read by exactly one of: the SQL function (whole), its fields as arguments,
+    // or a flow.
+    const bool has_body = route.body != BodyShape::kNone;
+    const int body_readers =
+        (body_args > 0) + (field_args > 0) + (route.flow != Flow::kNone && has_body);
+    if (body_args > 1 || body_readers > 1 || has_body != (body_readers == 1))
       throw std::logic_error("route table: body arg and body shape disagree in " + where);
+    if (route.flow != Flow::kNone && !route.args.empty())
+      throw std::logic_error("route table: a flow makes its own SQL calls, no args, in " + where);
+    if (!route.body_fields.empty() && route.body != BodyShape::kJsonObject)
+      throw std::logic_error("route table: body fields need an object body in " + where);
     if (!response_schemas().contains(route.response.schema))
       throw std::logic_error("route table: unknown response schema " + route.response.schema +
                              " in " + where);
@@ -235,6 +607,10 @@ const char* source_name(ArgSource source) {
       return "query";
     case ArgSource::kBody:
       return "body";
+    case ArgSource::kBodyField:
+      return "bodyField";
+    case ArgSource::kClient:
+      return "client";
   }
   return "";
 }
@@ -256,8 +632,15 @@ const char* body_shape_name(BodyShape shape) {
 const std::vector<Route>& route_table() {
   static const std::vector<Route> table = [] {
     auto built = build_table();
+    for (Route& route : build_account_table()) built.push_back(std::move(route));
     validate(built);
-    for (Route& route : built)
+    for (Route& route : built) {
+      try {
+        compile_fields(route.body_fields);
+      } catch (const std::logic_error& error) {
+        throw std::logic_error("route table: " + std::string(error.what()) + " in " +
+                               method_name(route.method) + " " + route.path);
+      }
       for (RouteArg& arg : route.args) {
         if (arg.pattern.empty()) continue;
         try {
@@ -268,6 +651,7 @@ const std::vector<Route>& route_table() {
                                  error.what());
         }
       }
+    }
     return built;
   }();
   return table;
@@ -280,8 +664,10 @@ std::string route_table_json(const std::vector<Route>& routes) {
     json args = json::array();
     for (const RouteArg& arg : route.args) {
       json row = {{"name", arg.name}, {"in", source_name(arg.source)}, {"required", arg.required}};
-      if (arg.source != ArgSource::kBody) row["maxLength"] = arg.max_length;
+      if (arg.source == ArgSource::kPath || arg.source == ArgSource::kQuery)
+        row["maxLength"] = arg.max_length;
       if (!arg.pattern.empty()) row["pattern"] = arg.pattern;
+      if (arg.transform == ArgTransform::kSha256Hex) row["transform"] = "sha256";
       args.push_back(row);
     }
     json row = {{"method", method_name(route.method)},
@@ -293,7 +679,11 @@ std::string route_table_json(const std::vector<Route>& routes) {
                 {"body", body_shape_name(route.body)},
                 {"successStatus", route.success_status},
                 {"responseMediaType", route.response_media_type},
-                {"responseSchema", response_schema_ref(route.response)}};
+                {"responseSchema", response_schema_ref(route.response)},
+                {"flow", nullptr},
+                {"limitedPerIp", route.limited_per_ip}};
+    if (!route.body_fields.empty()) row["bodySchema"] = fields_schema(route.body_fields);
+    if (route.flow != Flow::kNone) row["flow"] = flow_name(route.flow);
     if (!route.sql_function.empty()) row["sqlFunction"] = "pgfolio." + route.sql_function;
     if (route.builtin != Builtin::kNone) row["builtin"] = builtin_name(route.builtin);
     rows.push_back(row);
@@ -302,7 +692,11 @@ std::string route_table_json(const std::vector<Route>& routes) {
 }
 
 const nlohmann::json& response_schemas() {
-  static const nlohmann::json schemas = build_response_schemas();
+  static const nlohmann::json schemas = [] {
+    nlohmann::json all = build_response_schemas();
+    all.update(build_account_schemas());
+    return all;
+  }();
   return schemas;
 }
 
@@ -340,8 +734,36 @@ std::string auth_name(Auth auth) {
       return "user";
     case Auth::kAdmin:
       return "admin";
+    case Auth::kServiceOrAdmin:
+      return "service-or-admin";
   }
   return "none";
+}
+
+std::string flow_name(Flow flow) {
+  switch (flow) {
+    case Flow::kNone:
+      return "";
+    case Flow::kRegister:
+      return "register";
+    case Flow::kLogin:
+      return "login";
+    case Flow::kRefresh:
+      return "refresh";
+    case Flow::kOtpVerify:
+      return "otp-verify";
+    case Flow::kPasswordReset:
+      return "password-reset";
+    case Flow::kMfaVerify:
+      return "mfa-verify";
+    case Flow::kMfaEnrol:
+      return "mfa-enrol";
+    case Flow::kMfaConfirm:
+      return "mfa-confirm";
+    case Flow::kMfaDisable:
+      return "mfa-disable";
+  }
+  return "";
 }
 
 }  // namespace pgfolio::http

@@ -1,8 +1,9 @@
 // The one route table of pgfolio-http. Each row is an endpoint: method, path template, the
-// SQL function it calls (or a built-in handler), where each function argument comes from,
-// who may call it, the success status and a summary for the OpenAPI document. The router,
-// the database call, /api/v1/openapi.json and docs/http.md all follow this table; adding an
-// endpoint is one row here plus its SQL function.
+// SQL function it calls (or a built-in handler, or a C++ flow around SQL calls), where each
+// function argument comes from, the fields its body may have, who may call it, the success
+// status and a summary for the OpenAPI document. The router, the database call,
+// /api/v1/openapi.json and docs/http.md all follow this table; adding an endpoint is one row
+// here plus its SQL function.
 #pragma once
 
 #include <pistache/http_defs.h>
@@ -16,12 +17,22 @@
 #include <string_view>
 #include <vector>
 
+#include "body_fields.hpp"
+
 namespace pgfolio::http {
 
 enum class ArgSource {
-  kPath,   // a {name} segment of the path template
-  kQuery,  // ?name=...; passed as NULL when absent and optional
-  kBody,   // the raw request body text (the SQL side takes jsonb)
+  kPath,       // a {name} segment of the path template
+  kQuery,      // ?name=...; passed as NULL when absent and optional
+  kBody,       // the raw request body text (the SQL side takes jsonb)
+  kBodyField,  // one field of the (checked) body object, as text; NULL when absent or null
+  kClient,     // {"ip", "userAgent"} as the server saw them (jsonb), for sessions and audit
+};
+
+// What the server does to an argument's value before sending it.
+enum class ArgTransform {
+  kNone,
+  kSha256Hex,  // a secret the database must only see hashed (docs/auth.md)
 };
 
 struct RouteArg {
@@ -34,11 +45,28 @@ struct RouteArg {
   // $, as OpenAPI shows it); empty for any text. Ignored for the body.
   std::string pattern = "";
   std::shared_ptr<const std::regex> compiled_pattern = nullptr;  // set by route_table()
+  ArgTransform transform = ArgTransform::kNone;
 };
 
-// Who may call a route. Only kNone is served today: the others answer 401 until the
-// accounts work provides authentication (see Dispatcher::authenticate).
-enum class Auth { kNone, kUser, kAdmin };
+// Who may call a route: anyone; a user (a valid access token: role user or admin); an
+// admin; an admin or a `service` machine account (e.g. a market-data feeder). The role claim
+// is checked here and the database's role again in the request's transaction.
+enum class Auth { kNone, kUser, kAdmin, kServiceOrAdmin };
+
+// Routes whose work needs secrets the database must never see (password hashing, tokens,
+// TOTP) run C++ around their SQL calls (auth_flows.cpp) instead of one function call.
+enum class Flow {
+  kNone,
+  kRegister,
+  kLogin,
+  kRefresh,
+  kOtpVerify,
+  kPasswordReset,
+  kMfaVerify,
+  kMfaEnrol,
+  kMfaConfirm,
+  kMfaDisable,
+};
 
 // The JSON shape a body must have before it is sent to the database.
 enum class BodyShape { kNone, kJsonObject, kJsonArray };
@@ -57,7 +85,7 @@ struct ResponseBody {
 struct Route {
   Pistache::Http::Method method;
   std::string path;          // e.g. /api/v1/prices/{assetId}
-  std::string sql_function;  // in schema pgfolio; empty for built-ins
+  std::string sql_function;  // in schema pgfolio; a flow's first call; empty for built-ins
   std::vector<RouteArg> args;
   Auth auth;
   BodyShape body;
@@ -66,6 +94,13 @@ struct Route {
   std::string summary;
   Builtin builtin = Builtin::kNone;
   std::string response_media_type = "application/json";
+  // For a kJsonObject body: the fields it may have (unknown ones are refused). Empty for a
+  // body the SQL function checks alone (the market-data batches).
+  std::vector<BodyField> body_fields = {};
+  Flow flow = Flow::kNone;
+  // Login-like routes (guessable secrets, costly hashing): a token bucket per client IP.
+  // Authenticated routes have one per user anyway.
+  bool limited_per_ip = false;
 };
 
 // The table, validated once (path parameters match args, function names are identifiers,
@@ -87,6 +122,8 @@ std::string route_table_json(const std::vector<Route>& routes);
 // "GET", "POST", ...
 std::string method_name(Pistache::Http::Method method);
 std::string auth_name(Auth auth);
+// "register", "login", …; "" for kNone.
+std::string flow_name(Flow flow);
 // "healthz", "readyz", "metrics", "openapi"; "" for kNone.
 std::string builtin_name(Builtin builtin);
 

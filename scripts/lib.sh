@@ -8,6 +8,8 @@ PGFOLIO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PGFOLIO_BUILD_LOG=$PGFOLIO_ROOT/build/build.log
 PGFOLIO_HTTP_PID=$PGFOLIO_DATA.http.pid
 PGFOLIO_HTTP_LOG=$PGFOLIO_DATA.http.log
+# Development secrets of pgfolio-http (docs/auth.md): generated once per data directory.
+PGFOLIO_SECRETS=$PGFOLIO_DATA.secrets
 PGBIN=/usr/lib/postgresql/15/bin
 
 say() { printf 'pgfolio: %s\n' "$*"; }
@@ -42,6 +44,11 @@ DO $$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgfolio_http') THEN
     CREATE ROLE pgfolio_http LOGIN IN ROLE pgfolio_api;
   END IF;
+  -- The outbox sender inside pgfolio-http connects as this role (PGFOLIO_SENDER_DATABASE_URL).
+  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgfolio_worker')
+     AND NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgfolio_sender') THEN
+    CREATE ROLE pgfolio_sender LOGIN IN ROLE pgfolio_worker;
+  END IF;
 END $$;
 SET client_min_messages = warning;
 SELECT pgfolio.schedule_jobs();
@@ -52,13 +59,39 @@ http_running() {
   [ -f "$PGFOLIO_HTTP_PID" ] && kill -0 "$(cat "$PGFOLIO_HTTP_PID")" 2>/dev/null
 }
 
+# Exports the development secrets pgfolio-http needs (JWT signing key, TOTP encryption key),
+# generating them on first use into $PGFOLIO_SECRETS (mode 600). A variable the environment
+# already sets wins: production sets its own and never uses this file.
+load_dev_secrets() {
+  if [ ! -s "$PGFOLIO_SECRETS" ]; then
+    (
+      umask 077
+      printf 'PGFOLIO_JWT_SECRET=%s\nPGFOLIO_TOTP_KEY=%s\n' \
+        "$(openssl rand -hex 48)" "$(openssl rand -base64 32)" >"$PGFOLIO_SECRETS"
+    )
+  fi
+  local line name
+  while IFS= read -r line; do
+    name=${line%%=*}  # (read with IFS='=' would drop the base64 padding)
+    if [ -n "$name" ] && [ -z "${!name:-}" ]; then export "$line"; fi
+  done <"$PGFOLIO_SECRETS"
+}
+
 # Starts pgfolio-http in the background (restarting it if it runs) and waits until /readyz
-# answers 200.
+# answers 200. The outbox sender delivers through the development file sender into
+# $PGFOLIO_DATA.outbox.jsonl unless the environment says otherwise.
 start_http() {
   stop_http
-  PGFOLIO_DATABASE_URL="postgresql://pgfolio_http@127.0.0.1:$PGFOLIO_PGPORT/pgfolio" \
-  PGFOLIO_HTTP_ADDRESS=127.0.0.1 \
-    nohup "$PGFOLIO_ROOT/build/pgfolio-http" >>"$PGFOLIO_HTTP_LOG" 2>&1 </dev/null &
+  # In a subshell, so that the secrets and URLs reach pgfolio-http only, not later commands
+  # of the caller (make test starts other instances); exec keeps the pid.
+  (
+    load_dev_secrets
+    export PGFOLIO_DATABASE_URL="postgresql://pgfolio_http@127.0.0.1:$PGFOLIO_PGPORT/pgfolio"
+    export PGFOLIO_HTTP_ADDRESS=127.0.0.1
+    export PGFOLIO_SENDER_DATABASE_URL=${PGFOLIO_SENDER_DATABASE_URL-postgresql://pgfolio_sender@127.0.0.1:$PGFOLIO_PGPORT/pgfolio}
+    export PGFOLIO_OUTBOX_FILE=${PGFOLIO_OUTBOX_FILE:-$PGFOLIO_DATA.outbox.jsonl}
+    exec nohup "$PGFOLIO_ROOT/build/pgfolio-http" >>"$PGFOLIO_HTTP_LOG" 2>&1 </dev/null
+  ) &
   echo $! >"$PGFOLIO_HTTP_PID"
   for _ in $(seq 1 100); do
     if curl -fsS "http://127.0.0.1:$PGFOLIO_HTTP_PORT/readyz" >/dev/null 2>&1; then return 0; fi

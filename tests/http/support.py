@@ -21,6 +21,11 @@ from typing import Dict, List, Optional, Tuple
 import psycopg2
 
 ALLOWED_ORIGIN = "http://app.test.example"
+# The secrets of the servers the tests start themselves (never of the main one).
+TEST_SERVER_SECRETS = {
+    "PGFOLIO_JWT_SECRET": "throwaway-test-server-jwt-secret-0123456789abcdef",
+    "PGFOLIO_TOTP_KEY": "dGhyb3dhd2F5LXRlc3Qtc2VydmVyLXRvdHAta2V5ISE=",
+}
 PROBLEM_KEYS = {"type", "title", "status", "detail", "code", "details"}
 # Words that would show database internals leaking into a 5xx answer.
 SQL_LEAK_MARKERS = ("SELECT", "pgfolio.", "SQLSTATE", "ERROR:", "CONTEXT", "relation",
@@ -307,6 +312,7 @@ class ServerProcess:
                "PGFOLIO_HTTP_ADDRESS": "127.0.0.1",
                "PGFOLIO_HTTP_PORT": str(port),
                "PGFOLIO_CORS_ORIGINS": ALLOWED_ORIGIN}
+        env.update(TEST_SERVER_SECRETS)
         env.update(extra_env or {})
         self._log = open(log_path, "ab")
         self.process = subprocess.Popen([str(binary)], env=env, stdout=self._log,

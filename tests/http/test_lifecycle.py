@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from support import ServerProcess, assert_problem, free_port, wait_until
+from support import TEST_SERVER_SECRETS, ServerProcess, assert_problem, free_port, wait_until
 
 GOOD_URL = "postgresql://pgfolio_http@127.0.0.1:1/pgfolio"  # never contacted by these tests
 
@@ -72,7 +72,8 @@ def test_sigint_on_an_idle_server_exits_0(throwaway_server):
 
 def run_with(settings, **env):
     base = {"PATH": "/usr/bin:/bin", "PGFOLIO_DATABASE_URL": GOOD_URL,
-            "PGFOLIO_HTTP_ADDRESS": "127.0.0.1", "PGFOLIO_HTTP_PORT": str(free_port())}
+            "PGFOLIO_HTTP_ADDRESS": "127.0.0.1", "PGFOLIO_HTTP_PORT": str(free_port()),
+            **TEST_SERVER_SECRETS}
     base.update({name: value for name, value in env.items() if value is not None})
     for name in [name for name, value in env.items() if value is None]:
         base.pop(name, None)

@@ -235,14 +235,19 @@ def test_json_of_the_wrong_shape_is_400(client):
     assert problem["details"] == {"expected": "array"}
 
 
-@pytest.mark.parametrize("authorization", [None, "Bearer not-a-real-token", "Basic YTpi"])
-def test_admin_prices_without_valid_auth_is_401(client, authorization):
+@pytest.mark.parametrize("authorization,reason", [(None, None),
+                                                  ("Bearer not-a-real-token", "malformed"),
+                                                  ("Basic YTpi", "malformed")])
+def test_admin_prices_without_valid_auth_is_401(client, authorization, reason):
     headers = dict(JSON)
     if authorization:
         headers["Authorization"] = authorization
     response = client.request("POST", ADMIN_PRICES, headers, VALID_BATCH)
     problem = assert_problem(response, 401, "UNAUTHORIZED")
-    assert problem["details"] == {"requiredRole": "admin"}
+    expected = {"requiredRole": "service-or-admin"}
+    if reason:
+        expected["reason"] = reason
+    assert problem["details"] == expected
     assert response.header("WWW-Authenticate").startswith("Bearer")
 
 
