@@ -132,6 +132,17 @@ CREATE FUNCTION acting_session_id() RETURNS uuid
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$ SELECT nullif(current_setting('pgfolio.session_id', true), '')::uuid $$;
 
+-- Whether session_id is a live session (not revoked, not expired) of user_id, an active
+-- user. Runs as its caller: for pgfolio_api, row-level security shows the acting user's
+-- sessions only.
+CREATE FUNCTION session_is_live(session_id uuid, user_id uuid) RETURNS boolean
+LANGUAGE sql STABLE
+AS $$
+  SELECT EXISTS (SELECT 1 FROM @extschema@.sessions s JOIN @extschema@.users u ON u.id = s.user_id
+                 WHERE s.id = session_is_live.session_id AND s.user_id = session_is_live.user_id
+                   AND s.revoked_at IS NULL AND s.expires_at > now() AND u.status = 'active')
+$$;
+
 -- Per request: refuses (UNAUTHORIZED) unless session_id is a live session of user_id (not
 -- revoked, not expired) and the user is active; then makes the user the acting user of this
 -- transaction and returns their role. client ({"ip", "userAgent", "device"}) is kept for the
@@ -143,10 +154,8 @@ AS $$
 DECLARE
   v_role text;
 BEGIN
-  SELECT u.role INTO v_role
-  FROM sessions s JOIN users u ON u.id = s.user_id
-  WHERE s.id = authenticate.session_id AND s.user_id = authenticate.user_id
-    AND s.revoked_at IS NULL AND s.expires_at > now() AND u.status = 'active';
+  SELECT u.role INTO v_role FROM users u
+  WHERE u.id = authenticate.user_id AND session_is_live(authenticate.session_id, u.id);
   IF v_role IS NULL THEN
     PERFORM raise_error('UNAUTHORIZED', 'the session has ended or is not valid: log in again');
   END IF;
@@ -175,10 +184,7 @@ BEGIN
   ELSE
     SELECT * INTO u FROM users WHERE id = acting_user_id();
   END IF;
-  IF u.id IS NULL OR u.status <> 'active'
-     OR NOT EXISTS (SELECT 1 FROM sessions s
-                    WHERE s.id = acting_session_id() AND s.user_id = u.id
-                      AND s.revoked_at IS NULL AND s.expires_at > now()) THEN
+  IF u.id IS NULL OR NOT session_is_live(acting_session_id(), u.id) THEN
     PERFORM raise_error('UNAUTHORIZED', 'no authenticated user: log in');
   END IF;
   RETURN u;
@@ -251,5 +257,6 @@ END
 $$;
 
 GRANT EXECUTE ON FUNCTION authenticate(uuid, uuid, jsonb), acting_session_id(),
+  session_is_live(uuid, uuid),
   auth_register(text, text, text, jsonb), auth_login_lookup(text),
   auth_login_failed(uuid, jsonb, text) TO pgfolio_api;

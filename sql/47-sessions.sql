@@ -151,7 +151,7 @@ CREATE FUNCTION auth_sessions() RETURNS jsonb
 LANGUAGE plpgsql STABLE SET search_path = @extschema@, pg_temp
 AS $$
 BEGIN
-  IF acting_user_id() IS NULL THEN
+  IF NOT session_is_live(acting_session_id(), acting_user_id()) THEN
     PERFORM raise_error('UNAUTHORIZED', 'no authenticated user: log in');
   END IF;
   RETURN (SELECT coalesce(jsonb_agg(session_json(s) ORDER BY s.last_used_at DESC, s.id), '[]')

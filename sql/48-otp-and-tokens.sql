@@ -211,7 +211,7 @@ DECLARE
 BEGIN
   PERFORM client_info(client);
   SELECT * INTO ch FROM otp_challenges o WHERE o.phone = v_phone
-  ORDER BY o.created_at DESC, o.id DESC LIMIT 1 FOR UPDATE;
+  ORDER BY o.id DESC LIMIT 1 FOR UPDATE;
   reason := CASE
     WHEN ch.id IS NULL OR ch.consumed_at IS NOT NULL THEN 'noCode'
     WHEN ch.expires_at <= now() THEN 'expired'
