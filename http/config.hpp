@@ -34,7 +34,8 @@ struct AuthConfig {
   // the development file sender, which appends to outbox_file.
   std::string sender_database_url;
   std::string outbox_file;
-  int outbox_poll_ms = 500;
+  // The sender LISTENs for new messages; polling only finds retries that became due.
+  int outbox_poll_ms = 5000;
 };
 
 struct Config {

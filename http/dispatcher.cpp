@@ -250,7 +250,10 @@ std::optional<Problem> Dispatcher::collect_args(const Route& route, const RouteM
     }
     if (!raw) {
       if (arg.required) return parameter_problem(arg.name, where, "is required.");
-      args.emplace_back(std::nullopt);  // the SQL function gets NULL
+      if (arg.default_value.empty())
+        args.emplace_back(std::nullopt);  // the SQL function gets NULL
+      else
+        args.emplace_back(arg.default_value);
       continue;
     }
     auto decoded = percent_decode(*raw, !in_path);

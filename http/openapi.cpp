@@ -51,6 +51,7 @@ json operation(const Route& route, size_t max_body_bytes) {
     if (arg.source != ArgSource::kPath && arg.source != ArgSource::kQuery) continue;
     json schema = {{"type", "string"}, {"maxLength", arg.max_length}};
     if (!arg.pattern.empty()) schema["pattern"] = arg.pattern;
+    if (!arg.default_value.empty()) schema["default"] = arg.default_value;
     parameters.push_back({{"name", arg.name},
                           {"in", arg.source == ArgSource::kPath ? "path" : "query"},
                           {"required", arg.required},

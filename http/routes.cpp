@@ -396,6 +396,12 @@ RouteArg uuid_path_arg(const std::string& name, const std::string& description) 
   return {ArgSource::kPath, name, true, kUuidLength, description, kUuidPattern};
 }
 
+RouteArg page_size_arg() {
+  RouteArg arg{ArgSource::kQuery, "pageSize", false, 3, "Users per page, 1 to 100", "^[0-9]{1,3}$"};
+  arg.default_value = "50";
+  return arg;
+}
+
 BodyField text_field(const std::string& name, bool required, size_t min_length, size_t max_length,
                      const std::string& description) {
   BodyField field{name, FieldType::kString, required, description};
@@ -519,8 +525,7 @@ std::vector<Route> build_account_table() {
           .args({{ArgSource::kBody, "body", true, 0, "The acceptances"}}),
       Row(Method::Get, "/api/v1/admin/users", "admin_users", Auth::kAdmin, 200,
           {ResponseShape::kOne, "UserPage"}, "Users, newest first, a page at a time")
-          .args({{ArgSource::kQuery, "pageSize", false, 3, "Users per page (1-100, default 50)",
-                  "^[0-9]{1,3}$"},
+          .args({page_size_arg(),
                  {ArgSource::kQuery, "cursor", false, 200, "The nextCursor of the previous page",
                   "^[A-Za-z0-9_=:.-]+$"}}),
       Row(Method::Post, "/api/v1/admin/users/{userId}/suspend", "admin_user_suspend", Auth::kAdmin,
@@ -668,6 +673,7 @@ std::string route_table_json(const std::vector<Route>& routes) {
         row["maxLength"] = arg.max_length;
       if (!arg.pattern.empty()) row["pattern"] = arg.pattern;
       if (arg.transform == ArgTransform::kSha256Hex) row["transform"] = "sha256";
+      if (!arg.default_value.empty()) row["default"] = arg.default_value;
       args.push_back(row);
     }
     json row = {{"method", method_name(route.method)},

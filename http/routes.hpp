@@ -23,7 +23,7 @@ namespace pgfolio::http {
 
 enum class ArgSource {
   kPath,       // a {name} segment of the path template
-  kQuery,      // ?name=...; passed as NULL when absent and optional
+  kQuery,      // ?name=...; when absent and optional: its default_value, or NULL
   kBody,       // the raw request body text (the SQL side takes jsonb)
   kBodyField,  // one field of the (checked) body object, as text; NULL when absent or null
   kClient,     // {"ip", "userAgent"} as the server saw them (jsonb), for sessions and audit
@@ -46,6 +46,9 @@ struct RouteArg {
   std::string pattern = "";
   std::shared_ptr<const std::regex> compiled_pattern = nullptr;  // set by route_table()
   ArgTransform transform = ArgTransform::kNone;
+  // Sent in place of an absent optional query parameter (SQL cannot tell an explicit NULL
+  // from an omitted argument, so its DEFAULT would not apply); empty: NULL.
+  std::string default_value = "";
 };
 
 // Who may call a route: anyone; a user (a valid access token: role user or admin); an

@@ -109,3 +109,14 @@ def outage_server(settings, outage_cluster, tmp_path_factory):
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def outbox(settings):
+    import accounts
+    return accounts.Outbox(accounts.outbox_path(settings))
+
+
+@pytest.fixture(scope="session")
+def openapi_schemas(client):
+    return client.get("/api/v1/openapi.json").json()["components"]["schemas"]

@@ -191,11 +191,16 @@ def assert_problem(response: Response, status: int, code: str) -> dict:
 def schema_problems(value, schema: dict, schemas: dict, where: str = "$") -> List[str]:
     """Where `value` breaks the OpenAPI 3.0 `schema` (the subset the route table uses: $ref
     into `schemas`, type, nullable, required, properties, items, pattern, format date-time,
-    minimum). Stricter than OpenAPI in one way: an object property the schema does not list
+    minimum, oneOf). Stricter than OpenAPI in one way: an object property the schema does not list
     is reported, so the document cannot fall behind what the server sends."""
     if "$ref" in schema:
         return schema_problems(value, schemas[schema["$ref"].rsplit("/", 1)[-1]], schemas,
                                where)
+    if "oneOf" in schema:
+        matching = [alternative for alternative in schema["oneOf"]
+                    if not schema_problems(value, alternative, schemas, where)]
+        return [] if len(matching) == 1 else [
+            f"{where}: matches {len(matching)} of the oneOf alternatives, not exactly 1"]
     if value is None:
         return [] if schema.get("nullable") else [f"{where}: null is not allowed"]
     kind = schema.get("type")
