@@ -173,7 +173,7 @@ SELECT results_eq($$SELECT revoked_reason FROM pgfolio.sessions
                     WHERE id IN ('$$ || :'sa3' || $$', '$$ || :'sa4' || $$') ORDER BY revoked_reason$$,
   $$VALUES ('logout'), ('revoked')$$, 'the sessions record why they ended');
 SELECT results_eq($$SELECT action, resource_id FROM pgfolio.audit_logs
-                    WHERE action IN ('logout', 'session.revoke') ORDER BY id$$,
+                    WHERE action IN ('logout', 'session.revoke') AND id > $$ || :audit_start || $$ ORDER BY id$$,
   $$VALUES ('session.revoke', '$$ || :'sa4' || $$'), ('logout', '$$ || :'sa3' || $$')$$,
   '... and both are audited');
 

@@ -66,7 +66,7 @@ SELECT is(pg_temp.error_of(format('SELECT pgfolio.auth_login_failed(%L, NULL, %L
   '{"field": "reason"}', 'auth_login_failed knows its reasons');
 RESET ROLE;
 SELECT results_eq($$SELECT actor_id::text, details FROM pgfolio.audit_logs
-                    WHERE action = 'login.failure' ORDER BY id$$,
+                    WHERE action = 'login.failure' AND id > $$ || :audit_start || $$ ORDER BY id$$,
   format($$VALUES (NULL, '{"reason": "password"}'::jsonb), (%L, '{"reason": "mfa"}')$$, :'new_user'),
   'failed logins are audited, with no actor for an unknown email');
 
@@ -94,7 +94,7 @@ SELECT is(pgfolio.auth_password_forgot('nobody@test.example', NULL), '{"success"
 SELECT is(pgfolio.auth_password_forgot('new.user@test.example', :client), '{"success": true}',
   '... and the same answer for a known one');
 RESET ROLE;
-SELECT is((SELECT count(*) FROM pgfolio.outbox WHERE template = 'password-reset'), 1::bigint,
+SELECT is((SELECT count(*) FROM pgfolio.outbox WHERE template = 'password-reset' AND id > :outbox_start), 1::bigint,
   '... which alone gets a reset link');
 SELECT (pg_temp.last_message('New.User@Test.Example')).payload ->> 'token' AS reset_token \gset
 SELECT is((SELECT expires_at - created_at FROM pgfolio.one_time_tokens
@@ -105,7 +105,7 @@ SELECT pgfolio.auth_password_forgot('new.user@test.example', NULL) \g /dev/null
 SELECT pgfolio.auth_password_forgot('new.user@test.example', NULL) \g /dev/null
 SELECT pgfolio.auth_password_forgot('new.user@test.example', NULL) \g /dev/null
 RESET ROLE;
-SELECT is((SELECT count(*) FROM pgfolio.outbox WHERE template = 'password-reset'), 3::bigint,
+SELECT is((SELECT count(*) FROM pgfolio.outbox WHERE template = 'password-reset' AND id > :outbox_start), 3::bigint,
   'at most 3 reset links an hour, silently');
 SET LOCAL ROLE pgfolio_api;
 SELECT is(pg_temp.error_of(format('SELECT pgfolio.auth_password_reset(%L, %L, NULL)', pg_temp.h(:'reset_token'), 'newpassword123')) ->> 'detail',
@@ -132,7 +132,7 @@ RESET ROLE;
 UPDATE pgfolio.one_time_tokens SET created_at = now() - interval '2 hours', expires_at = now() - interval '1 hour'
 WHERE user_id = :'new_user' AND purpose = 'password_reset';
 UPDATE pgfolio.one_time_tokens SET consumed_at = NULL WHERE user_id = :'new_user' AND purpose = 'password_reset';
-SELECT (SELECT payload ->> 'token' FROM pgfolio.outbox WHERE template = 'password-reset' ORDER BY id DESC LIMIT 1)
+SELECT (SELECT payload ->> 'token' FROM pgfolio.outbox WHERE template = 'password-reset' AND id > :outbox_start ORDER BY id DESC LIMIT 1)
   AS late_token \gset
 SET LOCAL ROLE pgfolio_api;
 SELECT is(pg_temp.error_of(format('SELECT pgfolio.auth_password_reset(%L, %L, NULL)', pg_temp.h(:'late_token'), :'hash')) ->> 'detail',

@@ -115,7 +115,7 @@ SELECT is((SELECT count(*) FROM pgfolio.one_time_tokens WHERE user_id = :b), 0::
 SELECT is((SELECT count(*) FROM pgfolio.otp_challenges WHERE phone = '+919800000077'), 0::bigint,
   '... and pending codes');
 SELECT results_eq($$SELECT template, recipient, payload, status FROM pgfolio.outbox
-                    WHERE template IN ('otp', 'password-reset') ORDER BY id$$,
+                    WHERE template IN ('otp', 'password-reset') AND id > $$ || :outbox_start || $$ ORDER BY id$$,
   $$VALUES ('otp', NULL::text, '{}'::jsonb, 'expired'), ('password-reset', NULL, '{}', 'expired')$$,
   'undelivered messages lose recipient and payload and are never sent');
 SELECT results_eq($$SELECT id, owner_id, cash_balance, name, visibility FROM pgfolio.portfolios
