@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Accounts functions under concurrency (TAP): what a single pgTAP transaction cannot show. Two
+# sessions of the running cluster (PGFOLIO_PGPORT) race, the second one's statement waiting
+# on the first one's transaction:
+#  - the OTP send limit holds when two pgfolio-http instances send to the same phone at once
+#    (auth_otp_send counts under a per-phone lock);
+#  - two refreshes with the same token: one rotates it, the other is reuse and revokes the
+#    session (the token row is locked before it is read).
+# The rows the test commits are deleted at the end.
+set -uo pipefail
+
+port=${PGFOLIO_PGPORT:?PGFOLIO_PGPORT is not set}
+conn=(-X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d pgfolio)
+run=$$
+phone=+9197$(printf '%08d' $((run % 100000000)))
+user=c0c00000-0000-4000-8000-$(printf '%012d' "$run")
+email=concurrency-$run@test.example
+work=$(mktemp -d)
+
+tests=0
+failed=0
+ok() { # condition-status description
+  tests=$((tests + 1))
+  if [ "$1" -eq 0 ]; then echo "ok $tests - $2"; else echo "not ok $tests - $2"; failed=$((failed + 1)); fi
+}
+is() { # have want description
+  if [ "$1" = "$2" ]; then ok 0 "$3"; else
+    ok 1 "$3"
+    printf '# have: %s\n# want: %s\n' "${1:0:500}" "${2:0:500}"
+  fi
+}
+sql() { psql "${conn[@]}" -c "$1" 2>&1; }
+
+cleanup() {
+  [ -n "${ONE_PID:-}" ] && kill "$ONE_PID" 2>/dev/null
+  sql "DELETE FROM pgfolio.otp_challenges WHERE phone = '$phone';
+       DELETE FROM pgfolio.outbox WHERE recipient = '$phone';
+       DELETE FROM pgfolio.audit_logs WHERE actor_id = '$user';
+       DELETE FROM pgfolio.sessions WHERE user_id = '$user';
+       DELETE FROM pgfolio.users WHERE id = '$user';" >/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Session one: a psql kept open, so its transaction can stay open between statements.
+coproc ONE { PGAPPNAME=auth-concurrency-1 psql "${conn[@]}" 2>&1; }
+one() {
+  printf '%s;\n\\echo __end__\n' "$1" >&"${ONE[1]}"
+  local line
+  while IFS= read -r -t 60 -u "${ONE[0]}" line; do
+    [ "$line" = __end__ ] && return 0
+    printf '%s\n' "$line"
+  done
+  return 1
+}
+# Session two: one statement in the background, its answer in $work/two.
+two_start() {
+  PGAPPNAME=auth-concurrency-2 psql "${conn[@]}" -c "SET ROLE pgfolio_api; $1" >"$work/two" 2>&1 &
+  TWO_PID=$!
+}
+# Whether session two waits on a lock (up to 10 s).
+two_waits() {
+  for _ in $(seq 1 100); do
+    [ "$(sql "SELECT count(*) FROM pg_stat_activity
+              WHERE application_name = 'auth-concurrency-2' AND wait_event_type = 'Lock'")" = 1 ] &&
+      return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# --- the OTP send limit ----------------------------------------------------------------------
+send="SELECT pgfolio.auth_otp_send('$phone', NULL)"
+is "$(sql "SET ROLE pgfolio_api; $send; $send")" \
+  '{"success": true, "expiresIn": 120}
+{"success": true, "expiresIn": 120}' "two codes sent to $phone"
+one "BEGIN; SET LOCAL ROLE pgfolio_api; $send" >"$work/one"
+is "$(cat "$work/one")" '{"success": true, "expiresIn": 120}' \
+  "session one sends the 3rd, its transaction still open"
+two_start "$send"
+two_waits
+ok $? "session two's send waits for session one"
+one "COMMIT" >/dev/null
+wait "$TWO_PID"
+grep -q '"code": "RATE_LIMITED"' "$work/two"
+ok $? "once one commits, two's send is the 4th: RATE_LIMITED"
+is "$(sql "SELECT count(*) FROM pgfolio.otp_challenges WHERE phone = '$phone'")" 3 \
+  "3 codes in all, not 4"
+
+# --- two refreshes with one token ------------------------------------------------------------
+h() { printf '%s' "$1-$run" | sha256sum | cut -d' ' -f1; }
+sql "INSERT INTO pgfolio.users (id, email, display_name) VALUES ('$user', '$email', 'Racer')" >/dev/null
+session=$(sql "SET ROLE pgfolio_api;
+  SELECT pgfolio.auth_session_start('$user', '$(h r0)', NULL, 3600) ->> 'sessionId'")
+[[ $session =~ ^[0-9a-f-]{36}$ ]]
+ok $? "a session with refresh token r0"
+one "BEGIN; SET LOCAL ROLE pgfolio_api;
+     SELECT pgfolio.auth_refresh('$(h r0)', '$(h r1)', NULL) ->> 'sessionId'" >"$work/one"
+is "$(cat "$work/one")" "$session" "session one refreshes r0 into r1, its transaction still open"
+two_start "SELECT pgfolio.auth_refresh('$(h r0)', '$(h r2)', NULL)"
+two_waits
+ok $? "session two's refresh with r0 waits for session one"
+one "COMMIT" >/dev/null
+wait "$TWO_PID"
+grep -q '"reason": "refreshReuse"' "$work/two"
+ok $? "once one commits, two's refresh is reuse of r0"
+is "$(sql "SELECT revoked_reason FROM pgfolio.sessions WHERE id = '$session'")" refresh_reuse \
+  "the session is revoked"
+is "$(sql "SELECT count(*) FROM pgfolio.refresh_tokens WHERE token_hash = '$(h r2)'")" 0 \
+  "r2 was never issued"
+
+one "\\q" >/dev/null 2>&1
+echo "1..$tests"
+[ "$failed" -eq 0 ]
