@@ -19,8 +19,8 @@ END
 $$;
 
 -- A page of accounts, newest first: {"users": [user + lastLoginAt], "nextCursor"}. page_size
--- is 1 to 100; cursor is the nextCursor of the previous page (NULL for the first), an opaque
--- string, and nextCursor is NULL on the last page.
+-- is 1 to 100 (NULL: 50); cursor is the nextCursor of the previous page (NULL for the first),
+-- an opaque string, and nextCursor is NULL on the last page.
 CREATE FUNCTION admin_users(page_size integer DEFAULT 50, cursor text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = @extschema@, pg_temp
@@ -35,7 +35,8 @@ DECLARE
   rows_read integer;
 BEGIN
   PERFORM acting_user_in_role('admin');
-  IF page_size IS NULL OR page_size NOT BETWEEN 1 AND 100 THEN
+  page_size := coalesce(page_size, 50);
+  IF page_size NOT BETWEEN 1 AND 100 THEN
     PERFORM raise_error('VALIDATION_ERROR', 'pageSize must be between 1 and 100',
                         jsonb_build_object('field', 'pageSize'));
   END IF;

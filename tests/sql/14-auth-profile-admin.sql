@@ -2,7 +2,7 @@
 -- profile and settings, consent, export, GDPR erasure keeping financial records, and the
 -- admin-only functions.
 BEGIN;
-SELECT plan(56);
+SELECT plan(57);
 \ir fixtures.psql
 \ir auth-fixtures.psql
 
@@ -151,6 +151,7 @@ INSERT INTO pgfolio.users (id, email, display_name, role) VALUES
   ('c0000000-0000-4000-8000-00000000000c', 'feeder@test.example', 'Feeder', 'service'),
   ('d0000000-0000-4000-8000-00000000000d', 'user.d@test.example', 'User D', 'user');
 SELECT pg_temp.login('d0000000-0000-4000-8000-00000000000d', 'd-1') AS sd \gset
+SELECT count(*) AS user_count FROM pgfolio.users \gset
 SET LOCAL ROLE pgfolio_api;
 SELECT pg_temp.act_as(:a, :'sa') \g /dev/null
 -- Every account, a page of 2 at a time, newest first.
@@ -183,6 +184,9 @@ SELECT ok((SELECT bool_and(u ? 'lastLoginAt' AND NOT u ? 'passwordHash')
 SET LOCAL ROLE pgfolio_api;
 SELECT is(pg_temp.error_of($$SELECT pgfolio.admin_users(101, NULL)$$) ->> 'detail',
   '{"field": "pageSize"}', 'at most 100 a page');
+SELECT is(jsonb_array_length(pgfolio.admin_users(NULL, NULL) -> 'users'),
+  least(:user_count, 50),
+  'without a page size, 50 a page');
 SELECT is(pg_temp.error_of($$SELECT pgfolio.admin_users(10, 'not a cursor')$$) ->> 'detail',
   '{"field": "cursor"}', 'a cursor not given out is refused');
 SELECT is(pg_temp.error_of($$SELECT pgfolio.admin_users(10, translate(encode('v1:1:x', 'base64'), '=', ''))$$) ->> 'detail',
