@@ -527,13 +527,12 @@ std::vector<Route> build_account_table() {
           {ResponseShape::kOne, "UserPage"}, "Users, newest first, a page at a time")
           .args({page_size_arg(),
                  {ArgSource::kQuery, "cursor", false, 200, "The nextCursor of the previous page",
-                  "^[A-Za-z0-9_=:.-]+$"}}),
+                  "^[A-Za-z0-9_-]{1,200}$"}}),
       Row(Method::Post, "/api/v1/admin/users/{userId}/suspend", "admin_user_suspend", Auth::kAdmin,
-          200, {ResponseShape::kOne, "AdminUser"},
-          "Suspend a user: their tokens stop working at once")
+          200, {ResponseShape::kOne, "User"}, "Suspend a user: their tokens stop working at once")
           .args({uuid_path_arg("userId", "User id")}),
       Row(Method::Post, "/api/v1/admin/users/{userId}/reactivate", "admin_user_reactivate",
-          Auth::kAdmin, 200, {ResponseShape::kOne, "AdminUser"}, "Reactivate a suspended user")
+          Auth::kAdmin, 200, {ResponseShape::kOne, "User"}, "Reactivate a suspended user")
           .args({uuid_path_arg("userId", "User id")}),
   };
 }

@@ -334,7 +334,8 @@ class ServerProcess:
         wait_until(ready, timeout, interval=0.1, what=f"{self.url}/readyz")
 
     def log_text(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         with open(self.log_path, "rb") as log:
             return log.read().decode("utf-8", "replace")
 
@@ -384,3 +385,7 @@ class OutageCluster:
 
     def connect(self):
         return connect(self.dsn)
+
+    @property
+    def log_path(self) -> str:
+        return f"{self.data}.log"  # scripts/cluster.sh's server log

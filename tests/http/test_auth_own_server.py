@@ -1,0 +1,196 @@
+"""Tests that need a pgfolio-http of their own, on the outage cluster (never the main one):
+rate limits low enough to reach (the main server's are set out of the suite's way), and the
+rule that no password, token or secret reaches a log or a table — run with
+log_statement = 'all', then the PostgreSQL log, pgfolio-http's log and every table of
+schema pgfolio are searched for the secrets the flows used."""
+
+import time
+
+import pytest
+
+import accounts
+from accounts import (bearer, login, post, register, totp, unique_email, unique_phone)
+from support import ServerProcess, assert_problem, free_port, wait_until
+
+
+def start_server(settings, outage_cluster, tmp_path, **env):
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    outbox_file = tmp_path / "outbox.jsonl"
+    server = ServerProcess(settings.binary, free_port(), outage_cluster.database_url,
+                           tmp_path / "pgfolio-http.log",
+                           {"PGFOLIO_SENDER_DATABASE_URL":
+                            f"postgresql://pgfolio_sender@127.0.0.1:{outage_cluster.port}/pgfolio",
+                            "PGFOLIO_OUTBOX_FILE": str(outbox_file), **env})
+    server.wait_ready()
+    server.outbox = accounts.Outbox(outbox_file)
+    return server
+
+
+@pytest.fixture
+def own_server(settings, outage_cluster, tmp_path):
+    servers = []
+
+    def start(**env):
+        server = start_server(settings, outage_cluster, tmp_path / str(len(servers)), **env)
+        servers.append(server)
+        return server
+    try:
+        yield start
+    finally:
+        for server in servers:
+            assert server.stop() == 0, server.log_text()[-2000:]
+
+
+def test_login_like_routes_share_a_per_ip_bucket(own_server):
+    server = own_server(PGFOLIO_RATE_LOGIN_PER_MINUTE="5")
+    client = server.client
+    for _ in range(5):
+        assert_problem(login(client, unique_email(), "not the password"), 401, "UNAUTHORIZED")
+    limited = login(client, unique_email(), "not the password")
+    problem = assert_problem(limited, 429, "RATE_LIMITED")
+    retry_after = int(limited.header("Retry-After"))
+    assert 1 <= retry_after <= 12  # one token per 12 s at 5 per minute
+    assert problem["details"] == {"retryAfter": retry_after}
+    # Other login-like routes draw on the same bucket, malformed requests included; the rest
+    # of the API does not.
+    assert_problem(post(client, "/auth/send-otp", {"phone": unique_phone()}), 429, "RATE_LIMITED")
+    assert_problem(post(client, "/auth/register", b"{"), 429, "RATE_LIMITED")
+    assert client.get("/api/v1/assets").status == 200
+
+
+def test_authenticated_routes_have_a_bucket_per_user(own_server):
+    server = own_server(PGFOLIO_RATE_USER_PER_MINUTE="3")
+    client = server.client
+    first, second = register(client), register(client)
+    for _ in range(3):
+        assert client.get("/api/v1/profile", bearer(first["accessToken"])).status == 200
+    limited = client.get("/api/v1/profile", bearer(first["accessToken"]))
+    assert_problem(limited, 429, "RATE_LIMITED")
+    assert 1 <= int(limited.header("Retry-After")) <= 20
+    assert client.get("/api/v1/profile", bearer(second["accessToken"])).status == 200
+
+
+def test_bucket_refills_with_time(own_server):
+    server = own_server(PGFOLIO_RATE_LOGIN_PER_MINUTE="30")  # one token every 2 s
+    client = server.client
+    # Malformed bodies: counted like any attempt, and answered in no time (no hashing).
+    statuses = [post(client, "/auth/login", b"{").status for _ in range(31)]
+    assert statuses[:30] == [400] * 30 and statuses[30] == 429
+    time.sleep(2.2)
+    assert post(client, "/auth/login", b"{").status == 400
+    assert post(client, "/auth/login", b"{").status == 429
+
+
+def test_the_sender_stops_cleanly_on_sigterm(own_server):
+    server = own_server()
+    phone = unique_phone()
+    mark = server.outbox.mark()
+    assert post(server.client, "/auth/send-otp", {"phone": phone}).status == 200
+    server.outbox.wait_for(mark, phone, "otp")
+    started = time.monotonic()
+    assert server.stop() == 0
+    assert time.monotonic() - started < 5
+    assert "outbox sender started" in server.log_text()
+
+
+@pytest.fixture
+def statement_logging(outage_cluster):
+    """log_statement = 'all' on the outage cluster for the duration of a test."""
+    connection = outage_cluster.connect()
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER SYSTEM SET log_statement = 'all'")
+        cursor.execute("SELECT pg_reload_conf()")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER SYSTEM RESET log_statement")
+            cursor.execute("SELECT pg_reload_conf()")
+        connection.close()
+
+
+def every_table_as_text(outage_cluster) -> str:
+    connection = outage_cluster.connect()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("""SELECT format('%I.%I', schemaname, tablename) FROM pg_tables
+                              WHERE schemaname IN ('pgfolio', 'cron')""")
+            tables = [row[0] for row in cursor.fetchall()]
+            text = []
+            for table in tables:
+                cursor.execute(f"SELECT t::text FROM {table} t")
+                text += [row[0] for row in cursor.fetchall()]
+            return "\n".join(text)
+    finally:
+        connection.close()
+
+
+def test_no_secret_reaches_a_log_or_a_table(own_server, outage_cluster, statement_logging):
+    server = own_server()
+    client = server.client
+    password = "SENTINEL-password-" + unique_email().split("@")[0]
+    new_password = "SENTINEL-new-password-" + unique_email().split("@")[0]
+    secrets = [password, new_password]
+
+    # Password account: register, login, refresh, email verification, reset.
+    email = unique_email("sentinel")
+    mark = server.outbox.mark()
+    person = register(client, email=email, password=password)
+    secrets += [person["accessToken"], person["refreshToken"]]
+    verify_token = server.outbox.wait_for(mark, email, "email-verify")["payload"]["token"]
+    secrets.append(verify_token)
+    assert post(client, "/auth/verify-email", {"token": verify_token}).status == 200
+    refreshed = post(client, "/auth/refresh", {"refreshToken": person["refreshToken"]}).json()
+    secrets += [refreshed["accessToken"], refreshed["refreshToken"]]
+    assert_problem(login(client, email, "SENTINEL-wrong-password"), 401, "UNAUTHORIZED")
+    secrets.append("SENTINEL-wrong-password")
+
+    # MFA: enrol, confirm, log in with the challenge.
+    enrolment = client.request("POST", "/api/v1/auth/mfa/enrol",
+                               bearer(refreshed["accessToken"]), b"").json()
+    secrets.append(enrolment["secret"])
+    assert post(client, "/auth/mfa/confirm", {"code": totp(enrolment["secret"])},
+                bearer(refreshed["accessToken"])).status == 200
+    challenge = login(client, email, password).json()["challenge"]
+    secrets.append(challenge)
+    tokens = post(client, "/auth/mfa/verify",
+                  {"challenge": challenge, "code": totp(enrolment["secret"])}).json()
+    secrets += [tokens["accessToken"], tokens["refreshToken"]]
+
+    mark = server.outbox.mark()
+    assert post(client, "/auth/password/forgot", {"email": email}).status == 200
+    reset_token = server.outbox.wait_for(mark, email, "password-reset")["payload"]["token"]
+    secrets.append(reset_token)
+    assert post(client, "/auth/password/reset",
+                {"token": reset_token, "password": new_password}).status == 200
+
+    # Phone account.
+    phone = unique_phone()
+    mark = server.outbox.mark()
+    assert post(client, "/auth/send-otp", {"phone": phone}).status == 200
+    code = server.outbox.wait_for(mark, phone, "otp")["payload"]["code"]
+    otp_tokens = post(client, "/auth/verify-otp", {"phone": phone, "code": code}).json()
+    secrets += [otp_tokens["accessToken"], otp_tokens["refreshToken"]]
+
+    # Let the sender report the deliveries (it erases the payloads' secrets).
+    connection = outage_cluster.connect()
+    with connection.cursor() as cursor:
+        def delivered():
+            cursor.execute("""SELECT count(*) FROM pgfolio.outbox
+                              WHERE status NOT IN ('sent', 'failed', 'expired')""")
+            return cursor.fetchone()[0] == 0
+        wait_until(delivered, timeout=10, what="every outbox message to be sent")
+    connection.close()
+
+    assert server.stop() == 0
+    places = {"pgfolio-http's log": server.log_text(),
+              "the PostgreSQL log": open(outage_cluster.log_path, errors="replace").read(),
+              "the tables": every_table_as_text(outage_cluster)}
+    # The statement log did record the flows (so searching it means something).
+    assert "auth_register" in places["the PostgreSQL log"]
+    for where, text in places.items():
+        for secret in secrets:
+            assert secret not in text, f"a secret ({secret[:12]}…) is in {where}"
+        # A 6-digit code is too short to search for in logs full of numbers; in the tables it
+        # would sit in a JSON payload.
+        assert f'"code": "{code}"' not in text and f'"code":"{code}"' not in text, where
