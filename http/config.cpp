@@ -211,6 +211,16 @@ void load_auth(AuthConfig& auth, Problems& problems) {
                    "each message to this file (no other sender exists yet)");
   }
   read_integer("PGFOLIO_OUTBOX_POLL_MS", auth.outbox_poll_ms, 10, 60000, problems);
+
+  if (auto act_as = env("PGFOLIO_BENCHMARK_ONLY_ACT_AS")) {
+    const size_t comma = act_as->find(',');
+    const std::string user = act_as->substr(0, comma);
+    const std::string session = comma == std::string::npos ? "" : act_as->substr(comma + 1);
+    if (!jwt::is_uuid(user) || !jwt::is_uuid(session))
+      problems.add("PGFOLIO_BENCHMARK_ONLY_ACT_AS", "expected \"<user uuid>,<session uuid>\"");
+    auth.bench_user_id = user;
+    auth.bench_session_id = session;
+  }
 }
 
 }  // namespace

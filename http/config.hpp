@@ -36,6 +36,12 @@ struct AuthConfig {
   std::string outbox_file;
   // The sender LISTENs for new messages; polling only finds retries that became due.
   int outbox_poll_ms = 5000;
+  // Benchmark only (PGFOLIO_BENCHMARK_ONLY_ACT_AS="<user id>,<session id>"): requests to
+  // user routes without an Authorization header act as this user with no token check and
+  // no authenticate() call, so that make bench can measure what authentication costs. Never
+  // set it anywhere else: it hands that user's account to anyone.
+  std::string bench_user_id;
+  std::string bench_session_id;
 };
 
 struct Config {

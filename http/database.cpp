@@ -13,6 +13,12 @@
 namespace pgfolio::http {
 namespace {
 
+// What authenticate() sets, without its checks: for PGFOLIO_BENCHMARK_ONLY_ACT_AS only.
+constexpr const char* kBenchmarkActAsStatement = "pgfolio_http_benchmark_act_as";
+constexpr const char* kBenchmarkActAsSql =
+    "SELECT set_config('pgfolio.acting_user', $1, true), "
+    "set_config('pgfolio.session_id', $2, true)";
+
 // One prepared statement per function and argument count. Function names come from the
 // route table and the flows' code (identifiers, never client text).
 std::string statement_name(const std::string& function, size_t arg_count) {
@@ -174,7 +180,10 @@ DbResult Database::transact(const RequestIdentity& identity, const std::string& 
         pqxx::work work_tx(lease->connection());
         work_tx.exec(set_timeout_sql_);
         Transaction tx(work_tx, *lease);
-        if (identity.authenticated()) {
+        if (identity.benchmark_unchecked) {
+          lease->prepare_once(kBenchmarkActAsStatement, kBenchmarkActAsSql);
+          work_tx.exec_prepared(kBenchmarkActAsStatement, identity.user_id, identity.session_id);
+        } else if (identity.authenticated()) {
           // Refuses (PF401) a revoked or expired session and a suspended or deleted user,
           // and makes the user the transaction's acting user.
           auto role = tx.call("authenticate",

@@ -26,6 +26,8 @@ struct RequestIdentity {
   std::string role;             // the token's role claim
   Auth required = Auth::kNone;  // the route's requirement, checked again against the database
   std::string client_json;      // {"ip", "userAgent"}, for the audit rows of the transaction
+  // PGFOLIO_BENCHMARK_ONLY_ACT_AS: the acting user is set without authenticate().
+  bool benchmark_unchecked = false;
   bool authenticated() const { return !user_id.empty(); }
 };
 

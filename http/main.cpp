@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <stdexcept>
 #include <thread>
 
 #include "access_log.hpp"
@@ -98,6 +99,13 @@ int main(int argc, char** argv) {
     // Builds the JWT codec, the password hasher (which refuses parameters below OWASP's
     // minimum) and the TOTP key's cipher.
     context = std::make_shared<ServerContext>(config);
+  } catch (const std::invalid_argument& error) {
+    // Only the password hasher throws this here (its parameters are the only settings not
+    // checked by load_config_from_environment, which would need a hashing to do it).
+    std::cerr << "pgfolio-http: invalid configuration:\n  PGFOLIO_ARGON2_MEMORY_KIB, "
+                 "PGFOLIO_ARGON2_ITERATIONS, PGFOLIO_ARGON2_PARALLELISM: "
+              << error.what() << std::endl;
+    return 2;
   } catch (const std::exception& error) {
     std::cerr << "pgfolio-http: invalid configuration:\n  " << error.what() << std::endl;
     return 2;
@@ -127,6 +135,12 @@ int main(int argc, char** argv) {
   log_event("listening on " + config.address + ":" + std::to_string(config.port) + " with " +
             std::to_string(config.threads) + " threads and up to " +
             std::to_string(config.pool_size) + " database connections");
+
+  if (!config.auth.bench_user_id.empty())
+    log_event(
+        "WARNING: PGFOLIO_BENCHMARK_ONLY_ACT_AS is set: requests without a token act as "
+        "user " +
+        config.auth.bench_user_id + ". For benchmarks only.");
 
   std::unique_ptr<OutboxWorker> outbox;
   if (!config.auth.sender_database_url.empty()) {

@@ -4,6 +4,8 @@ rule that no password, token or secret reaches a log or a table — run with
 log_statement = 'all', then the PostgreSQL log, pgfolio-http's log and every table of
 schema pgfolio are searched for the secrets the flows used."""
 
+import json
+import subprocess
 import time
 
 import pytest
@@ -194,3 +196,65 @@ def test_no_secret_reaches_a_log_or_a_table(own_server, outage_cluster, statemen
         # A 6-digit code is too short to search for in logs full of numbers; in the tables it
         # would sit in a JSON payload.
         assert f'"code": "{code}"' not in text and f'"code":"{code}"' not in text, where
+
+
+def test_benchmark_setting_acts_as_one_user_without_a_token(own_server):
+    # What make bench compares against: authentication switched off. Checked here so that
+    # the setting does what it says and no more (user routes only, tokens still honoured).
+    plain = own_server()
+    person = register(plain.client)
+    assert plain.client.get("/api/v1/profile").status == 401
+    sid = accounts.jwt_claims(person["accessToken"])["sid"]
+    server = own_server(PGFOLIO_BENCHMARK_ONLY_ACT_AS=f"{person['user']['id']},{sid}")
+    assert "PGFOLIO_BENCHMARK_ONLY_ACT_AS is set" in server.log_text()
+    unchecked = server.client.get("/api/v1/profile")
+    assert unchecked.status == 200 and unchecked.json()["id"] == person["user"]["id"]
+    assert_problem(server.client.get("/api/v1/admin/users"), 401, "UNAUTHORIZED")
+    other = register(server.client)
+    mine = server.client.get("/api/v1/profile", bearer(other["accessToken"]))
+    assert mine.json()["id"] == other["user"]["id"]
+
+
+@pytest.fixture
+def rsa_keys(tmp_path):
+    private, public = tmp_path / "jwt.key", tmp_path / "jwt.pub"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
+                    "-out", str(private)], check=True, capture_output=True)
+    subprocess.run(["openssl", "pkey", "-in", str(private), "-pubout", "-out", str(public)],
+                   check=True, capture_output=True)
+    return private, public
+
+
+def test_rs256_configuration_and_the_key_confusion_trick(own_server, rsa_keys):
+    private, public = rsa_keys
+    server = own_server(PGFOLIO_JWT_ALGORITHM="RS256", PGFOLIO_JWT_PRIVATE_KEY_FILE=str(private),
+                        PGFOLIO_JWT_PUBLIC_KEY_FILE=str(public), PGFOLIO_JWT_SECRET="")
+    client = server.client
+    person = register(client)
+    header = json.loads(accounts.b64url_decode(person["accessToken"].split(".")[0]))
+    assert header["alg"] == "RS256"
+    assert client.get("/api/v1/profile", bearer(person["accessToken"])).status == 200
+    # An HS256 token whose HMAC key is the public key (which anyone may have) is refused.
+    claims = accounts.jwt_claims(person["accessToken"])
+    forged = accounts.make_jwt(claims, public.read_bytes(), alg="HS256")
+    problem = assert_problem(client.get("/api/v1/profile", bearer(forged)), 401, "UNAUTHORIZED")
+    assert problem["details"]["reason"] == "bad_alg"
+
+
+def test_rs256_public_key_must_match_the_private_one(settings, rsa_keys, tmp_path):
+    private, _ = rsa_keys
+    other = tmp_path / "other.key"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
+                    "-out", str(other)], check=True, capture_output=True)
+    other_public = tmp_path / "other.pub"
+    subprocess.run(["openssl", "pkey", "-in", str(other), "-pubout", "-out", str(other_public)],
+                   check=True, capture_output=True)
+    env = {"PATH": "/usr/bin:/bin", "PGFOLIO_DATABASE_URL": "postgresql://x@127.0.0.1:1/x",
+           "PGFOLIO_HTTP_PORT": str(free_port()), "PGFOLIO_TOTP_KEY":
+           "dGhyb3dhd2F5LXRlc3Qtc2VydmVyLXRvdHAta2V5ISE=", "PGFOLIO_JWT_ALGORITHM": "RS256",
+           "PGFOLIO_JWT_PRIVATE_KEY_FILE": str(private),
+           "PGFOLIO_JWT_PUBLIC_KEY_FILE": str(other_public)}
+    result = subprocess.run([str(settings.binary)], env=env, capture_output=True, timeout=10,
+                            stdin=subprocess.DEVNULL)
+    assert result.returncode == 2
+    assert "PGFOLIO_JWT_PUBLIC_KEY_FILE" in result.stderr.decode()

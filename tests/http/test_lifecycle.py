@@ -91,13 +91,41 @@ def run_with(settings, **env):
     ("PGFOLIO_HTTP_ADDRESS", "somewhere.example"),
     ("PGFOLIO_CORS_ORIGINS", "ftp://files.example"),
     ("PGFOLIO_DATABASE_URL", "postgresql://[oops"),
+    ("PGFOLIO_JWT_SECRET", "only-31-bytes-long-secret-value"),
+    ("PGFOLIO_JWT_ALGORITHM", "HS256"),
+    ("PGFOLIO_JWT_ALGORITHM", "none"),
+    ("PGFOLIO_JWT_PRIVATE_KEY_FILE", None),  # RS256 without a key: see below
+    ("PGFOLIO_TOTP_KEY", "c2hvcnQ="),
+    ("PGFOLIO_TOTP_KEY", "not base64!"),
+    ("PGFOLIO_ACCESS_TOKEN_TTL_SECONDS", "0"),
+    ("PGFOLIO_RATE_LOGIN_PER_MINUTE", "0"),
+    ("PGFOLIO_RATE_USER_PER_MINUTE", "-5"),
+    ("PGFOLIO_ARGON2_MEMORY_KIB", "1024"),
+    ("PGFOLIO_SENDER_DATABASE_URL", "postgresql://[oops"),
+    ("PGFOLIO_OUTBOX_FILE", None),  # a sender URL without an outbox file: see below
+    ("PGFOLIO_BENCHMARK_ONLY_ACT_AS", "somebody"),
 ])
 def test_bad_configuration_exits_naming_the_variable(settings, variable, value):
-    result = run_with(settings, **{variable: value})
+    env = {variable: value}
+    if variable == "PGFOLIO_JWT_PRIVATE_KEY_FILE":
+        env = {"PGFOLIO_JWT_ALGORITHM": "RS256"}
+    if variable == "PGFOLIO_OUTBOX_FILE":
+        env = {"PGFOLIO_SENDER_DATABASE_URL": GOOD_URL}
+    result = run_with(settings, **env)
     assert result.returncode != 0
     message = result.stderr.decode()
     assert variable in message and "invalid configuration" in message, message
+    if variable in ("PGFOLIO_JWT_SECRET", "PGFOLIO_TOTP_KEY"):
+        assert value not in message  # a secret, even a bad one, is never printed
     assert result.stdout == b""  # nothing served, nothing logged as a request
+
+
+@pytest.mark.parametrize("variable", ["PGFOLIO_JWT_SECRET", "PGFOLIO_TOTP_KEY"])
+def test_missing_secret_is_named_and_never_made_up(settings, variable):
+    # Production must set its own; only scripts/lib.sh makes development ones.
+    result = run_with(settings, **{variable: None})
+    assert result.returncode != 0
+    assert variable in result.stderr.decode()
 
 
 def test_missing_database_url_is_named(settings):
