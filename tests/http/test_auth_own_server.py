@@ -258,3 +258,27 @@ def test_rs256_public_key_must_match_the_private_one(settings, rsa_keys, tmp_pat
                             stdin=subprocess.DEVNULL)
     assert result.returncode == 2
     assert "PGFOLIO_JWT_PUBLIC_KEY_FILE" in result.stderr.decode()
+
+
+def test_a_failed_delivery_is_reported_for_retry_and_logged_without_the_code(
+        own_server, outage_cluster, tmp_path):
+    # The outbox "file" is a directory: every delivery fails.
+    server = own_server(PGFOLIO_OUTBOX_FILE=str(tmp_path))
+    phone = unique_phone()
+    assert post(server.client, "/auth/send-otp", {"phone": phone}).status == 200
+    connection = outage_cluster.connect()
+    try:
+        with connection.cursor() as cursor:
+            def reported():
+                cursor.execute("""SELECT status, attempts, last_error, payload->>'code'
+                                  FROM pgfolio.outbox WHERE recipient = %s""", (phone,))
+                row = cursor.fetchone()
+                return row if row and row[1] >= 1 else None
+            status, attempts, last_error, code = wait_until(reported, timeout=10,
+                                                            what="the failure to be reported")
+    finally:
+        connection.close()
+    assert (status, attempts) == ("pending", 1)
+    assert "cannot open the outbox file" in last_error and code not in last_error
+    log = server.log_text()
+    assert "failed: cannot open the outbox file" in log and code not in log
