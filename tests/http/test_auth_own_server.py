@@ -273,7 +273,8 @@ def test_a_failed_delivery_is_reported_for_retry_and_logged_without_the_code(
                 cursor.execute("""SELECT status, attempts, last_error, payload->>'code'
                                   FROM pgfolio.outbox WHERE recipient = %s""", (phone,))
                 row = cursor.fetchone()
-                return row if row and row[1] >= 1 else None
+                # Claiming counts the attempt already; the report is what sets last_error.
+                return row if row and row[2] is not None else None
             status, attempts, last_error, code = wait_until(reported, timeout=10,
                                                             what="the failure to be reported")
     finally:
