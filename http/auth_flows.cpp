@@ -16,11 +16,6 @@ using nlohmann::json;
 // unknown email is checked against a dummy hash).
 constexpr const char* kBadCredentials = "The email or password is not correct.";
 
-// The members of the user object every login answers with (user_json in SQL).
-constexpr const char* kUserMembers[] = {"id",       "email",  "phone",         "displayName",
-                                        "role",     "status", "emailVerified", "mfaEnabled",
-                                        "createdAt"};
-
 std::string text_of(const json& body, const char* field) {
   return body.at(field).get<std::string>();  // present and a string: checked by the route
 }
@@ -207,20 +202,11 @@ DbResult refresh_flow(const AuthServices& services, Database& database, const Fl
   const std::string presented = text_of(in.body, "refreshToken");
   return database.transact(kAnonymous, in.request_id, [&](Transaction& tx) -> Outcome {
     const std::string next = new_opaque_token();
+    // One call: auth_refresh rotates and answers the session and the user, as a login does.
     auto rotated =
         call_object(tx, "auth_refresh", {sha256_hex(presented), sha256_hex(next), in.client_json});
     if (rotated.problem) return refused(std::move(*rotated.problem));
-    // auth_refresh names the session and user; the answer carries the user like every login
-    // does, read as that user in the same transaction.
-    const std::string session_id = member_text(rotated.object, "sessionId", "auth_refresh");
-    const std::string user_id = member_text(rotated.object, "userId", "auth_refresh");
-    tx.call("authenticate", {user_id, session_id, in.client_json});
-    json profile = object_from(tx.call("profile_get", {}), "profile_get");
-    json user = json::object();
-    for (const char* name : kUserMembers)
-      user[name] = profile.contains(name) ? profile[name] : json();
-    return tokens_answer(services, {{"sessionId", session_id}, {"user", user}}, "auth_refresh",
-                         next);
+    return tokens_answer(services, rotated.object, "auth_refresh", next);
   });
 }
 

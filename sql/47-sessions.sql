@@ -71,8 +71,8 @@ $$;
 -- Exchanges a refresh token (its hash) for the next one (new_hash): the old one is marked
 -- rotated. Presenting a rotated token again means two parties hold the session's tokens, one
 -- of them a thief: the whole session is revoked, audited as refresh.reuse, and the refusal is
--- returned as a problem so that the revocation is committed. Returns
--- {"sessionId", "userId", "role"}.
+-- returned as a problem so that the revocation is committed. Returns {"sessionId", "user"}
+-- like a login, so pgfolio-http answers the new pair in this one call.
 CREATE FUNCTION auth_refresh(old_hash text, new_hash text, client jsonb) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = @extschema@, pg_temp
 AS $$
@@ -117,7 +117,7 @@ BEGIN
   UPDATE sessions
   SET last_used_at = now(), ip = coalesce(c.ip, ip), user_agent = coalesce(c.user_agent, user_agent)
   WHERE id = s.id;
-  RETURN jsonb_build_object('sessionId', s.id, 'userId', u.id, 'role', u.role);
+  RETURN jsonb_build_object('sessionId', s.id, 'user', user_json(u));
 END
 $$;
 
