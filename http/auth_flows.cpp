@@ -1,5 +1,7 @@
 #include "auth_flows.hpp"
 
+#include <cstdint>
+#include <optional>
 #include <stdexcept>
 
 #include "base64url.hpp"
@@ -81,12 +83,51 @@ std::string open_secret(const AuthServices& services, const std::string& sealed,
   return *secret;
 }
 
-// Throws a 400 naming the field unless `code` is the TOTP code of `secret` now (±1 step).
-void require_totp(const std::string& secret, const std::string& code) {
-  if (!totp::verify(secret, code, unix_now()))
+// The step of the last TOTP code accepted for the secret (lastStep of the functions that hand
+// the secret out); nullopt when none was.
+std::optional<std::int64_t> last_step_of(const json& object, const std::string& function) {
+  auto found = object.find("lastStep");
+  if (found == object.end() || found->is_null()) return std::nullopt;
+  if (!found->is_number_integer())
+    throw std::runtime_error("pgfolio." + function + " answered a lastStep that is no integer");
+  return found->get<std::int64_t>();
+}
+
+// A TOTP code checked against the steps now ±1 after `last_step` (RFC 6238 §5.2: a code is
+// accepted once). `step` is the matched step, which the SQL function records with a
+// compare-and-set; `reused` says that the code is right but its step was used already, so the
+// answer can say to wait for the next code rather than that the code is wrong.
+struct TotpCheck {
+  std::optional<std::int64_t> step;
+  bool reused = false;
+};
+TotpCheck check_totp(const std::string& secret, const std::string& code,
+                     std::optional<std::int64_t> last_step) {
+  const std::int64_t now = unix_now();
+  TotpCheck check;
+  check.step = totp::verify(secret, code, now, {}, last_step);
+  if (!check.step && last_step) check.reused = totp::verify(secret, code, now).has_value();
+  return check;
+}
+
+// {"field": "code"}, with "reason": "codeReused" for a code accepted before.
+json code_details(const TotpCheck& check) {
+  json details = {{"field", "code"}};
+  if (check.reused) details["reason"] = "codeReused";
+  return details;
+}
+
+// The matched step, or a 400 naming the field unless `code` is the TOTP code of `secret` now
+// (±1 step) and was not accepted before.
+std::int64_t require_totp(const std::string& secret, const std::string& code,
+                          std::optional<std::int64_t> last_step) {
+  TotpCheck check = check_totp(secret, code, last_step);
+  if (!check.step)
     throw Error(ErrorCode::VALIDATION_ERROR,
-                "body field 'code' is not the code the authenticator shows now.",
-                R"({"field":"code"})");
+                check.reused ? "body field 'code' was used already: wait for the next code."
+                             : "body field 'code' is not the code the authenticator shows now.",
+                code_details(check).dump());
+  return *check.step;
 }
 
 std::string hash_password(const AuthServices& services, const std::string& password) {
@@ -257,18 +298,26 @@ DbResult mfa_verify_flow(const AuthServices& services, Database& database, const
                     sealed_bytes(member_text(taken.object, "secret", "auth_mfa_challenge_take"),
                                  "auth_mfa_challenge_take"),
                     user_id);
-    if (!totp::verify(secret, code, unix_now())) {
+    const TotpCheck check =
+        check_totp(secret, code, last_step_of(taken.object, "auth_mfa_challenge_take"));
+    if (!check.step) {
       tx.call("auth_login_failed", {user_id, in.client_json, std::string("mfa")});
-      json details = {{"field", "code"}};
+      json details = code_details(check);
       if (taken.object.contains("attemptsLeft"))
         details["attemptsLeft"] = taken.object["attemptsLeft"];
       return refused(make_problem(ErrorCode::UNAUTHORIZED,
-                                  "The code is not the one the authenticator shows now.", details));
+                                  check.reused
+                                      ? "The code was used already: wait for the next one."
+                                      : "The code is not the one the authenticator shows now.",
+                                  details));
     }
+    // The step is recorded with a compare-and-set: of two logins with one code, even at once,
+    // only the first gets a session.
     const std::string refresh = new_opaque_token();
-    auto started = call_object(tx, "auth_mfa_session_start",
-                               {challenge_hash, sha256_hex(refresh), in.client_json,
-                                std::to_string(services.tokens.refresh_ttl_seconds())});
+    auto started = call_object(
+        tx, "auth_mfa_session_start",
+        {challenge_hash, sha256_hex(refresh), in.client_json,
+         std::to_string(services.tokens.refresh_ttl_seconds()), std::to_string(*check.step)});
     if (started.problem) return refused(std::move(*started.problem));
     return tokens_answer(services, started.object, "auth_mfa_session_start", refresh);
   });
@@ -307,21 +356,18 @@ DbResult mfa_change_flow(const AuthServices& services, Database& database, const
                                      ? "No MFA enrolment is waiting for confirmation."
                                      : "MFA is not enabled.",
                                  json::object()));
-    std::string sealed_text = *stored;
-    // A jsonb answer ({"secret": "<base64>"} or a JSON string) or a bytea.
-    if (!sealed_text.empty() && (sealed_text[0] == '{' || sealed_text[0] == '"')) {
-      json parsed = json::parse(sealed_text, nullptr, false);
-      if (parsed.is_object()) parsed = parsed.value("secret", json());
-      if (!parsed.is_string())
-        throw std::runtime_error("pgfolio." + secret_function + " returned no secret");
-      sealed_text = parsed.get<std::string>();
-    }
-    const std::string sealed = sealed_bytes(sealed_text, secret_function);
-    require_totp(open_secret(services, sealed, in.identity.user_id), code);
-    // mfa_confirm is told which ciphertext the code was checked against (it refuses if
-    // another enrolment replaced it meanwhile); mfa_disable takes nothing.
-    auto changed = change_function == "mfa_confirm" ? tx.call(change_function, {bytea_text(sealed)})
-                                                    : tx.call(change_function, {});
+    // {"secret": "<base64>", "lastStep"}
+    const json answer = object_from(stored, secret_function);
+    const std::string sealed =
+        sealed_bytes(member_text(answer, "secret", secret_function), secret_function);
+    const std::int64_t step = require_totp(open_secret(services, sealed, in.identity.user_id), code,
+                                           last_step_of(answer, secret_function));
+    // Both record the matched step (mfa_disable compares it with the last one first).
+    // mfa_confirm is also told which ciphertext the code was checked against: it refuses if
+    // another enrolment replaced it meanwhile.
+    auto changed = change_function == "mfa_confirm"
+                       ? tx.call(change_function, {std::to_string(step), bytea_text(sealed)})
+                       : tx.call(change_function, {std::to_string(step)});
     if (changed)
       if (auto problem = remembered_refusal(*changed)) return refused(std::move(*problem));
     if (changed && !changed->empty() && (*changed)[0] == '{') return {*changed, std::nullopt};

@@ -59,10 +59,16 @@ CREATE TABLE users (
   mfa_enabled            boolean NOT NULL DEFAULT false,
   totp_secret            secret_ciphertext,
   totp_pending_secret    secret_ciphertext,
+  -- The TOTP step (Unix time / 30 s) of the last code accepted for totp_secret: a code is
+  -- accepted once only (RFC 6238 §5.2), so pgfolio-http only counts later steps, and the
+  -- functions that accept a code compare and set it (totp_step_take).
+  totp_last_step         bigint CHECK (totp_last_step >= 0),
   notification_token     device_token,
   biometric_enabled      boolean NOT NULL DEFAULT false,
   deleted_at             timestamptz,
   CONSTRAINT users_mfa_has_secret CHECK (mfa_enabled = (totp_secret IS NOT NULL)),
+  -- The step belongs to the active secret and goes with it.
+  CONSTRAINT users_totp_step_with_mfa CHECK (totp_last_step IS NULL OR mfa_enabled),
   CONSTRAINT users_deleted_at_only_when_deleted CHECK (deleted_at IS NULL OR status = 'deleted'),
   CONSTRAINT users_contact_required
     CHECK (status = 'deleted' OR email IS NOT NULL OR phone IS NOT NULL),

@@ -43,6 +43,39 @@ CREATE FUNCTION checked_hash(value text, field text) RETURNS text
 LANGUAGE sql STABLE SET search_path = @extschema@, pg_temp
 AS $$ SELECT checked(value, field, 'sha256_hex', 'a SHA-256 hash as 64 lowercase hex digits') $$;
 
+-- The TOTP step pgfolio-http matched a code at (docs/auth.md, "TOTP codes are accepted once"):
+-- required, and within two steps of the database's clock (one for the code window, one for
+-- clock skew between the hosts), so that no step far ahead can be recorded and lock the
+-- authenticator out.
+CREATE FUNCTION checked_totp_step(step bigint) RETURNS bigint
+LANGUAGE plpgsql STABLE SET search_path = @extschema@, pg_temp
+AS $$
+BEGIN
+  IF step IS NULL THEN
+    PERFORM raise_error('VALIDATION_ERROR', 'totpStep is required',
+                        '{"field": "totpStep"}');
+  ELSIF abs(step - floor(extract(epoch FROM now()) / 30)::bigint) > 2 THEN
+    PERFORM raise_error('VALIDATION_ERROR', 'totpStep must be the current TOTP step (±2)',
+                        '{"field": "totpStep"}');
+  END IF;
+  RETURN step;
+END
+$$;
+
+-- Records that a TOTP code of `step` was accepted for user_id: compare and set, so of two
+-- uses of one code (even concurrent ones: the second waits for the first's row lock, then
+-- sees its step) only the first succeeds. False when step is not after the last accepted one.
+CREATE FUNCTION totp_step_take(user_id uuid, step bigint) RETURNS boolean
+LANGUAGE plpgsql SET search_path = @extschema@, pg_temp
+AS $$
+BEGIN
+  UPDATE users u SET totp_last_step = step
+  WHERE u.id = totp_step_take.user_id AND u.mfa_enabled
+    AND (u.totp_last_step IS NULL OR u.totp_last_step < step);
+  RETURN FOUND;
+END
+$$;
+
 -- What pgfolio-http saw of the client, {"ip", "userAgent", "device"} (each optional), for
 -- sessions and the audit trail. The ip must be a host address; the user agent and device come
 -- from request headers, so control characters are dropped and they are cut to their columns'

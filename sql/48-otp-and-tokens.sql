@@ -285,10 +285,11 @@ BEGIN
 END
 $$;
 
--- For /auth/mfa/verify: the challenge's user and TOTP secret (ciphertext, base64) for
--- pgfolio-http to check the code against. Each call uses up one of the challenge's 5 attempts
--- (it returns normally, so the count is kept); a wrong code is then auth_login_failed(…,
--- 'mfa'), a right one auth_mfa_session_start.
+-- For /auth/mfa/verify: the challenge's user, TOTP secret (ciphertext, base64) and the step of
+-- the last code accepted (lastStep, null if none), for pgfolio-http to check the code against
+-- the later steps only. Each call uses up one of the challenge's 5 attempts (it returns
+-- normally, so the count is kept); a wrong code is then auth_login_failed(…, 'mfa'), a right
+-- one auth_mfa_session_start with the step it matched.
 CREATE FUNCTION auth_mfa_challenge_take(challenge_hash text) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = @extschema@, pg_temp
 AS $$
@@ -306,27 +307,39 @@ BEGIN
   WHERE one_time_tokens.token_hash = t.token_hash;
   RETURN jsonb_build_object(
     'userId', u.id, 'secret', translate(encode(u.totp_secret, 'base64'), E'\n', ''),
+    'lastStep', u.totp_last_step,
     'attemptsLeft', auth_limit('mfaChallengeAttempts') - t.attempts - 1);
 END
 $$;
 
--- After pgfolio-http verified the TOTP code of a challenge it took: uses the challenge up and
--- opens the session, as auth_session_start does.
+-- After pgfolio-http verified the TOTP code of a challenge it took, matching it at totp_step:
+-- records the step (a code already accepted, e.g. by a concurrent login with the same code,
+-- is refused: an UNAUTHORIZED problem, returned so that the attempt stays counted and the
+-- failure audited), uses the challenge up and opens the session, as auth_session_start does.
 CREATE FUNCTION auth_mfa_session_start(challenge_hash text, refresh_hash text, client jsonb,
-                                       ttl_seconds integer)
+                                       ttl_seconds integer, totp_step bigint)
 RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = @extschema@, pg_temp
 AS $$
 DECLARE
   v_refresh_hash text := checked_hash(refresh_hash, 'refreshHash');
+  v_step bigint := checked_totp_step(totp_step);
   t one_time_tokens := take_token(challenge_hash, 'mfa_challenge', 'challengeHash');
   u users;
 BEGIN
+  PERFORM client_info(client);
   SELECT * INTO u FROM users WHERE id = t.user_id FOR UPDATE;
   -- The code was checked against a secret auth_mfa_challenge_take handed out.
   IF t.attempts = 0 OR u.status <> 'active' OR NOT u.mfa_enabled THEN
     PERFORM raise_error('UNAUTHORIZED', 'the MFA challenge is not valid: log in again',
                         jsonb_build_object('field', 'challengeHash', 'reason', 'notTaken'));
+  END IF;
+  IF NOT totp_step_take(u.id, v_step) THEN
+    PERFORM audit(u.id, 'login.failure', 'user', u.id::text, client, '{"reason": "mfa"}');
+    RETURN problem('UNAUTHORIZED', 'this code was used already: wait for the next one',
+                   jsonb_build_object('field', 'totpStep', 'reason', 'codeReused',
+                                      'attemptsLeft',
+                                      auth_limit('mfaChallengeAttempts') - t.attempts));
   END IF;
   UPDATE one_time_tokens SET consumed_at = now() WHERE one_time_tokens.token_hash = t.token_hash;
   RETURN session_open(u, v_refresh_hash, client, ttl_seconds, 'mfa');
@@ -336,6 +349,6 @@ $$;
 GRANT EXECUTE ON FUNCTION auth_email_verify(text), auth_password_forgot(text, jsonb),
   auth_password_reset(text, text, jsonb), auth_otp_send(text, jsonb),
   auth_otp_verify(text, text, text, jsonb, integer), auth_mfa_challenge_start(uuid, text),
-  auth_mfa_challenge_take(text), auth_mfa_session_start(text, text, jsonb, integer)
+  auth_mfa_challenge_take(text), auth_mfa_session_start(text, text, jsonb, integer, bigint)
   TO pgfolio_api;
 GRANT EXECUTE ON FUNCTION auth_limits(), auth_limit(text) TO pgfolio_api, pgfolio_admin;

@@ -179,7 +179,7 @@ BEGIN
   UPDATE users
   SET email = NULL, phone = NULL, display_name = NULL, avatar_url = NULL,
       notification_token = NULL, password_hash = NULL, totp_secret = NULL,
-      totp_pending_secret = NULL, mfa_enabled = false, biometric_enabled = false,
+      totp_pending_secret = NULL, totp_last_step = NULL, mfa_enabled = false, biometric_enabled = false,
       email_verified_at = NULL, risk_score = NULL, risk_tier = NULL, risk_profile = NULL,
       target_foundation_pct = NULL, target_growth_pct = NULL, target_upside_pct = NULL,
       last_login_at = NULL, status = 'deleted', deleted_at = now(), updated_at = now()
@@ -212,17 +212,21 @@ BEGIN
 END
 $$;
 
--- The secret (ciphertext, base64) of the pending enrolment, or of the enabled MFA. Both lock
--- the user's row: called in the transaction that then confirms or disables, they keep a
--- concurrent enrolment from changing the secret between the code check and the change.
-CREATE FUNCTION mfa_secret_json(secret bytea, missing text) RETURNS jsonb
+-- The secret (ciphertext, base64) of the pending enrolment, or of the enabled MFA, with the
+-- step of the last code accepted for it (lastStep; always null for a pending secret, which no
+-- code confirmed yet): pgfolio-http accepts only codes of later steps. Both lock the user's
+-- row: called in the transaction that then confirms or disables, they keep a concurrent
+-- enrolment from changing the secret, and a concurrent use of the code from recording its
+-- step, between the code check and the change.
+CREATE FUNCTION mfa_secret_json(secret bytea, last_step bigint, missing text) RETURNS jsonb
 LANGUAGE plpgsql STABLE SET search_path = @extschema@, pg_temp
 AS $$
 BEGIN
   IF secret IS NULL THEN
     PERFORM raise_error('CONFLICT', missing);
   END IF;
-  RETURN jsonb_build_object('secret', translate(encode(secret, 'base64'), E'\n', ''));
+  RETURN jsonb_build_object('secret', translate(encode(secret, 'base64'), E'\n', ''),
+                            'lastStep', last_step);
 END
 $$;
 
@@ -230,27 +234,33 @@ CREATE FUNCTION mfa_pending_secret() RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = @extschema@, pg_temp
 AS $$
 BEGIN
-  RETURN mfa_secret_json((acting_user(true)).totp_pending_secret, 'no MFA enrolment is pending');
+  RETURN mfa_secret_json((acting_user(true)).totp_pending_secret, NULL,
+                         'no MFA enrolment is pending');
 END
 $$;
 
 CREATE FUNCTION mfa_secret() RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = @extschema@, pg_temp
 AS $$
+DECLARE
+  u users := acting_user(true);
 BEGIN
-  RETURN mfa_secret_json((acting_user(true)).totp_secret, 'MFA is off');
+  RETURN mfa_secret_json(u.totp_secret, u.totp_last_step, 'MFA is off');
 END
 $$;
 
--- Turns MFA on with the pending secret. secret_ciphertext, when given, is the one pgfolio-http
--- checked the code against, and must still be the pending one: a code of one enrolment never
--- confirms another started meanwhile (without it, mfa_pending_secret's lock in the same
--- transaction gives that guarantee).
-CREATE FUNCTION mfa_confirm(secret_ciphertext bytea DEFAULT NULL) RETURNS jsonb
+-- Turns MFA on with the pending secret; totp_step is the step pgfolio-http matched the code
+-- at, recorded as the secret's last accepted one (the code cannot then also log in).
+-- secret_ciphertext, when given, is the one pgfolio-http checked the code against, and must
+-- still be the pending one: a code of one enrolment never confirms another started meanwhile
+-- (without it, mfa_pending_secret's lock in the same transaction gives that guarantee).
+CREATE FUNCTION mfa_confirm(totp_step bigint, secret_ciphertext bytea DEFAULT NULL)
+RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = @extschema@, pg_temp
 AS $$
 DECLARE
   u users := acting_user(true);
+  v_step bigint := checked_totp_step(totp_step);
 BEGIN
   IF u.totp_pending_secret IS NULL
      OR u.totp_pending_secret IS DISTINCT FROM coalesce(secret_ciphertext, u.totp_pending_secret)
@@ -259,25 +269,33 @@ BEGIN
   END IF;
   UPDATE users
   SET totp_secret = totp_pending_secret, totp_pending_secret = NULL, mfa_enabled = true,
-      updated_at = now()
+      totp_last_step = v_step, updated_at = now()
   WHERE id = u.id;
   PERFORM audit(u.id, 'mfa.confirm', 'user', u.id::text);
   RETURN '{"success": true}';
 END
 $$;
 
--- Turns MFA off (pgfolio-http checked a current code against mfa_secret() first).
-CREATE FUNCTION mfa_disable() RETURNS jsonb
+-- Turns MFA off: pgfolio-http checked a current code against mfa_secret() first, matching it
+-- at totp_step, which must be after the last accepted step (a code that logged in cannot
+-- also turn MFA off: VALIDATION_ERROR, details.reason codeReused). The step goes with the
+-- secret.
+CREATE FUNCTION mfa_disable(totp_step bigint) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = @extschema@, pg_temp
 AS $$
 DECLARE
   u users := acting_user(true);
+  v_step bigint := checked_totp_step(totp_step);
 BEGIN
   IF NOT u.mfa_enabled THEN
     PERFORM raise_error('CONFLICT', 'MFA is off', '{"mfaEnabled": false}');
+  ELSIF NOT totp_step_take(u.id, v_step) THEN
+    PERFORM raise_error('VALIDATION_ERROR', 'this code was used already: wait for the next one',
+                        '{"field": "totpStep", "reason": "codeReused"}');
   END IF;
   UPDATE users
-  SET totp_secret = NULL, totp_pending_secret = NULL, mfa_enabled = false, updated_at = now()
+  SET totp_secret = NULL, totp_pending_secret = NULL, totp_last_step = NULL, mfa_enabled = false,
+      updated_at = now()
   WHERE id = u.id;
   UPDATE one_time_tokens SET consumed_at = now()
   WHERE user_id = u.id AND purpose = 'mfa_challenge' AND consumed_at IS NULL;
@@ -288,4 +306,4 @@ $$;
 
 GRANT EXECUTE ON FUNCTION profile_get(), profile_update(jsonb), onboarding_consent(jsonb),
   profile_export(), profile_delete(), mfa_enrol(bytea), mfa_pending_secret(), mfa_secret(),
-  mfa_confirm(bytea), mfa_disable() TO pgfolio_api;
+  mfa_confirm(bigint, bytea), mfa_disable(bigint) TO pgfolio_api;

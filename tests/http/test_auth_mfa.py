@@ -1,9 +1,12 @@
 """Optional TOTP MFA (RFC 6238, codes computed here): enrol, confirm with a code, log in with
 password then challenge and code; a wrong code counts against the challenge (5 tries), an
-expired challenge is refused, a challenge works once; disable needs a current code. The TOTP
-secret is stored encrypted: the database row holds neither the secret nor its base32 form."""
+expired challenge is refused, a challenge works once; disable needs a current code. A code is
+accepted once (RFC 6238 §5.2): only codes of later steps than the last accepted one count, so
+the tests use the steps of the window in order (-1, 0, +1). The TOTP secret is stored
+encrypted: the database row holds neither the secret nor its base32 form."""
 
 import base64
+import threading
 import urllib.parse
 
 import pytest
@@ -21,10 +24,11 @@ def enrol(client, access_token):
 
 
 def enrolled_person(client):
-    """A registered person with MFA on; returns (tokens, base32 secret)."""
+    """A registered person with MFA on, confirmed with the previous step's code (so the
+    current and the next step's codes are still unused); returns (tokens, base32 secret)."""
     person = register(client)
     secret = enrol(client, person["accessToken"])["secret"]
-    confirmed = post(client, MFA + "/confirm", {"code": totp(secret)},
+    confirmed = post(client, MFA + "/confirm", {"code": totp(secret, step_offset=-1)},
                      bearer(person["accessToken"]))
     assert confirmed.status == 200, confirmed.body
     return person, secret
@@ -57,7 +61,7 @@ def test_enrol_confirm_login_with_code(client, db, openapi_schemas):
     wrong = post(client, MFA + "/confirm", {"code": wrong_totp(secret)},
                  bearer(person["accessToken"]))
     assert assert_problem(wrong, 400, "VALIDATION_ERROR")["details"] == {"field": "code"}
-    confirmed = post(client, MFA + "/confirm", {"code": totp(secret)},
+    confirmed = post(client, MFA + "/confirm", {"code": totp(secret, step_offset=-1)},
                      bearer(person["accessToken"]))
     assert confirmed.status == 200 and confirmed.json() == {"success": True}
 
@@ -86,12 +90,77 @@ def test_enrol_confirm_login_with_code(client, db, openapi_schemas):
 
 
 def test_codes_of_the_neighbouring_steps_are_accepted(client):
+    # enrolled_person confirmed with the previous step's code; the next step's logs in.
     person, secret = enrolled_person(client)
-    for offset in (-1, 1):
-        challenge = challenge_for(client, person)
-        response = post(client, MFA + "/verify",
-                        {"challenge": challenge, "code": totp(secret, step_offset=offset)})
-        assert response.status == 200, (offset, response.body)
+    response = post(client, MFA + "/verify", {"challenge": challenge_for(client, person),
+                                              "code": totp(secret, step_offset=1)})
+    assert response.status == 200, response.body
+    # The current step's code is right, but older than the last one accepted.
+    challenge = challenge_for(client, person)
+    stale = post(client, MFA + "/verify", {"challenge": challenge, "code": totp(secret)})
+    assert assert_problem(stale, 401, "UNAUTHORIZED")["details"] == \
+        {"field": "code", "reason": "codeReused", "attemptsLeft": 4}
+
+
+def test_a_code_logs_in_once(client, db):
+    person, secret = enrolled_person(client)
+    code = totp(secret)
+    first, second = challenge_for(client, person), challenge_for(client, person)
+    assert post(client, MFA + "/verify", {"challenge": first, "code": code}).status == 200
+    # The same code within its window, for another login with the right password: refused,
+    # the attempt counted and audited like a wrong code.
+    replayed = post(client, MFA + "/verify", {"challenge": second, "code": code})
+    problem = assert_problem(replayed, 401, "UNAUTHORIZED")
+    assert problem["details"] == {"field": "code", "reason": "codeReused", "attemptsLeft": 4}
+    with db.cursor() as cursor:
+        cursor.execute("""SELECT count(*) FROM pgfolio.audit_logs WHERE actor_id = %s
+                          AND action = 'login.failure' AND details->>'reason' = 'mfa'""",
+                       (person["user"]["id"],))
+        assert cursor.fetchone()[0] == 1
+        cursor.execute("SELECT totp_last_step FROM pgfolio.users WHERE id = %s",
+                       (person["user"]["id"],))
+        last_step = cursor.fetchone()[0]
+    # The next code still works on that challenge.
+    later = post(client, MFA + "/verify",
+                 {"challenge": second, "code": totp(secret, step_offset=1)})
+    assert later.status == 200, later.body
+    with db.cursor() as cursor:
+        cursor.execute("SELECT totp_last_step FROM pgfolio.users WHERE id = %s",
+                       (person["user"]["id"],))
+        assert cursor.fetchone()[0] > last_step
+
+
+def test_two_logins_racing_with_one_code_get_one_session(client):
+    # Both requests may read the last step before either records its own: the database's
+    # compare-and-set decides, so exactly one wins whatever the interleaving.
+    for _ in range(3):
+        person, secret = enrolled_person(client)
+        code = totp(secret)
+        challenges = [challenge_for(client, person) for _ in range(2)]
+        statuses = []
+        barrier = threading.Barrier(2)
+
+        def verify(challenge):
+            barrier.wait()
+            statuses.append(post(client, MFA + "/verify",
+                                 {"challenge": challenge, "code": code}).status)
+        threads = [threading.Thread(target=verify, args=(c,)) for c in challenges]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(statuses) == [200, 401]
+
+
+def test_the_confirming_code_cannot_log_in(client):
+    person = register(client)
+    secret = enrol(client, person["accessToken"])["secret"]
+    code = totp(secret)
+    assert post(client, MFA + "/confirm", {"code": code},
+                bearer(person["accessToken"])).status == 200
+    replayed = post(client, MFA + "/verify",
+                    {"challenge": challenge_for(client, person), "code": code})
+    assert assert_problem(replayed, 401, "UNAUTHORIZED")["details"]["reason"] == "codeReused"
 
 
 def test_wrong_codes_use_up_the_challenge(client, db):
@@ -141,7 +210,7 @@ def test_phone_login_with_mfa_needs_the_code_too(client, db, outbox):
     code = outbox.wait_for(mark, phone, "otp")["payload"]["code"]
     tokens = post(client, "/auth/verify-otp", {"phone": phone, "code": code}).json()
     secret = enrol(client, tokens["accessToken"])["secret"]
-    assert post(client, MFA + "/confirm", {"code": totp(secret)},
+    assert post(client, MFA + "/confirm", {"code": totp(secret, step_offset=-1)},
                 bearer(tokens["accessToken"])).status == 200
 
     mark = outbox.mark()
@@ -160,8 +229,13 @@ def test_disable_needs_a_current_code(client):
                                             "code": totp(secret)}).json()
     wrong = post(client, MFA + "/disable", {"code": wrong_totp(secret)},
                  bearer(tokens["accessToken"]))
-    assert_problem(wrong, 400, "VALIDATION_ERROR")
-    disabled = post(client, MFA + "/disable", {"code": totp(secret)},
+    assert assert_problem(wrong, 400, "VALIDATION_ERROR")["details"] == {"field": "code"}
+    # The code that just logged in does not turn MFA off too.
+    replayed = post(client, MFA + "/disable", {"code": totp(secret)},
+                    bearer(tokens["accessToken"]))
+    assert assert_problem(replayed, 400, "VALIDATION_ERROR")["details"] == \
+        {"field": "code", "reason": "codeReused"}
+    disabled = post(client, MFA + "/disable", {"code": totp(secret, step_offset=1)},
                     bearer(tokens["accessToken"]))
     assert disabled.status == 200 and disabled.json() == {"success": True}
     assert "accessToken" in login(client, person["email"]).json()

@@ -151,7 +151,8 @@ def test_no_secret_reaches_a_log_or_a_table(own_server, outage_cluster, statemen
     enrolment = client.request("POST", "/api/v1/auth/mfa/enrol",
                                bearer(refreshed["accessToken"]), b"").json()
     secrets.append(enrolment["secret"])
-    assert post(client, "/auth/mfa/confirm", {"code": totp(enrolment["secret"])},
+    # The previous step's code confirms, so the current one is still unused for the login.
+    assert post(client, "/auth/mfa/confirm", {"code": totp(enrolment["secret"], step_offset=-1)},
                 bearer(refreshed["accessToken"])).status == 200
     challenge = login(client, email, password).json()["challenge"]
     secrets.append(challenge)

@@ -60,7 +60,8 @@ SELECT is_empty($$
   WHERE p.pronamespace = 'pgfolio'::regnamespace
     AND p.proname IN ('random_token', 'random_digits', 'audit', 'outbox_queue', 'issue_token',
                       'session_open', 'revoke_sessions', 'acting_user', 'checked', 'client_info',
-                      'take_token', 'admin_target', 'start_mfa_challenge')
+                      'take_token', 'admin_target', 'start_mfa_challenge',
+                      'checked_totp_step', 'totp_step_take')
     AND (has_function_privilege('pgfolio_api', p.oid, 'EXECUTE')
          OR has_function_privilege('pgfolio_worker', p.oid, 'EXECUTE'))$$,
   'the internal helpers (secrets, audit, outbox, sessions) are nobody''s to call');
@@ -72,9 +73,9 @@ SELECT is_empty($$
     'auth_otp_send(text,jsonb)', 'auth_otp_verify(text,text,text,jsonb,integer)',
     'auth_email_verify(text)', 'auth_password_forgot(text,jsonb)',
     'auth_password_reset(text,text,jsonb)', 'auth_mfa_challenge_start(uuid,text)',
-    'auth_mfa_challenge_take(text)', 'auth_mfa_session_start(text,text,jsonb,integer)',
+    'auth_mfa_challenge_take(text)', 'auth_mfa_session_start(text,text,jsonb,integer,bigint)',
     'auth_logout()', 'auth_sessions()', 'auth_session_revoke(uuid)', 'mfa_enrol(bytea)',
-    'mfa_pending_secret()', 'mfa_confirm(bytea)', 'mfa_secret()', 'mfa_disable()',
+    'mfa_pending_secret()', 'mfa_confirm(bigint,bytea)', 'mfa_secret()', 'mfa_disable(bigint)',
     'profile_get()', 'profile_update(jsonb)', 'profile_delete()', 'profile_export()',
     'onboarding_consent(jsonb)', 'admin_users(integer,text)', 'admin_user_suspend(uuid)',
     'admin_user_reactivate(uuid)', 'admin_upsert_prices(jsonb)',

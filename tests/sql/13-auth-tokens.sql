@@ -140,7 +140,7 @@ SELECT is(pg_temp.error_of(format('SELECT pgfolio.auth_password_reset(%L, %L, NU
 
 -- MFA enrolment, as the acting user.
 SELECT pg_temp.act_as(:a, pg_temp.login(:a, 'a-1')) \g /dev/null
-SELECT is(pg_temp.error_of($$SELECT pgfolio.mfa_confirm()$$) ->> 'message',
+SELECT is(pg_temp.error_of($$SELECT pgfolio.mfa_confirm(pg_temp.totp_step())$$) ->> 'message',
   'no such MFA enrolment is pending: enrol again', 'nothing to confirm before enrolling');
 SELECT is(pg_temp.error_of($$SELECT pgfolio.mfa_enrol('\x0102')$$) ->> 'detail',
   '{"field": "secret"}', 'a ciphertext too short to be one is refused');
@@ -149,11 +149,12 @@ SELECT is(pgfolio.mfa_enrol('\x11111111111111111111111111111111111111'),
 SELECT is(pgfolio.mfa_enrol('\x22222222222222222222222222222222222222') ->> 'pending', 'true',
   'enrolling again replaces it');
 SELECT is(pgfolio.mfa_pending_secret(),
-  jsonb_build_object('secret', encode('\x22222222222222222222222222222222222222', 'base64')),
-  'mfa_pending_secret gives the pending ciphertext, base64');
-SELECT is(pg_temp.error_of($$SELECT pgfolio.mfa_confirm('\x11111111111111111111111111111111111111')$$) ->> 'sqlstate',
+  jsonb_build_object('secret', encode('\x22222222222222222222222222222222222222', 'base64'),
+                     'lastStep', NULL),
+  'mfa_pending_secret gives the pending ciphertext, base64 (no code accepted for it yet)');
+SELECT is(pg_temp.error_of($$SELECT pgfolio.mfa_confirm(pg_temp.totp_step(), '\x11111111111111111111111111111111111111')$$) ->> 'sqlstate',
   'PF409', 'confirming with the replaced secret is a CONFLICT');
-SELECT is(pgfolio.mfa_confirm('\x22222222222222222222222222222222222222'), '{"success": true}',
+SELECT is(pgfolio.mfa_confirm(pg_temp.totp_step(-1), '\x22222222222222222222222222222222222222'), '{"success": true}',
   'confirming the pending one turns MFA on');
 SELECT is(pg_temp.error_of(format('SELECT pgfolio.auth_session_start(%L, %L, NULL, 3600)', :a, pg_temp.h('a-2'))),
   '{"sqlstate": "PF403", "message": "this account has MFA on: log in with an MFA challenge", "detail": "{\"mfaRequired\": true}"}',
@@ -162,7 +163,7 @@ SELECT is(pg_temp.error_of(format('SELECT pgfolio.auth_session_start(%L, %L, NUL
 -- The MFA login: challenge, take (an attempt each), session.
 SELECT is(pgfolio.auth_mfa_challenge_start(:a, pg_temp.h('ch-1')), '{"mfaRequired": true, "expiresIn": 300}',
   'a challenge after the password');
-SELECT is(pg_temp.error_of(format('SELECT pgfolio.auth_mfa_session_start(%L, %L, NULL, 3600)', pg_temp.h('ch-1'), pg_temp.h('a-3'))) ->> 'detail',
+SELECT is(pg_temp.error_of(format('SELECT pgfolio.auth_mfa_session_start(%L, %L, NULL, 3600, pg_temp.totp_step())', pg_temp.h('ch-1'), pg_temp.h('a-3'))) ->> 'detail',
   '{"field": "challengeHash", "reason": "notTaken"}', 'no session before the secret was taken to check a code');
 SELECT is((SELECT array_agg(pgfolio.auth_mfa_challenge_take(pg_temp.h('ch-1')) ->> 'attemptsLeft' ORDER BY i)
            FROM generate_series(1, 5) i),
@@ -171,17 +172,19 @@ SELECT is(pg_temp.error_of(format('SELECT pgfolio.auth_mfa_challenge_take(%L)', 
   '{"field": "challengeHash", "reason": "attemptsExhausted"}', '... and a 6th is refused');
 SELECT pgfolio.auth_mfa_challenge_start(:a, pg_temp.h('ch-2')) \g /dev/null
 SELECT is(pgfolio.auth_mfa_challenge_take(pg_temp.h('ch-2')) - 'attemptsLeft',
-  jsonb_build_object('userId', :a, 'secret', encode('\x22222222222222222222222222222222222222', 'base64')),
-  'a take gives the user and the TOTP ciphertext');
-SELECT is(pgfolio.auth_mfa_session_start(pg_temp.h('ch-2'), pg_temp.h('a-4'), NULL, 3600) -> 'user' ->> 'mfaEnabled',
+  jsonb_build_object('userId', :a, 'secret', encode('\x22222222222222222222222222222222222222', 'base64'),
+                     'lastStep', pg_temp.totp_step(-1)),
+  'a take gives the user, the TOTP ciphertext and the step of the code that confirmed it');
+SELECT is(pgfolio.auth_mfa_session_start(pg_temp.h('ch-2'), pg_temp.h('a-4'), NULL, 3600, pg_temp.totp_step()) -> 'user' ->> 'mfaEnabled',
   'true', 'after the code, auth_mfa_session_start opens the session');
-SELECT is(pg_temp.error_of(format('SELECT pgfolio.auth_mfa_session_start(%L, %L, NULL, 3600)', pg_temp.h('ch-2'), pg_temp.h('a-5'))) ->> 'detail',
+SELECT is(pg_temp.error_of(format('SELECT pgfolio.auth_mfa_session_start(%L, %L, NULL, 3600, pg_temp.totp_step(1))', pg_temp.h('ch-2'), pg_temp.h('a-5'))) ->> 'detail',
   '{"field": "challengeHash", "reason": "used"}', '... once');
 
 -- Disabling.
-SELECT is(pgfolio.mfa_secret(), jsonb_build_object('secret', encode('\x22222222222222222222222222222222222222', 'base64')),
-  'mfa_secret gives the active ciphertext');
-SELECT is(pgfolio.mfa_disable(), '{"success": true}', 'mfa_disable turns MFA off');
+SELECT is(pgfolio.mfa_secret(), jsonb_build_object('secret', encode('\x22222222222222222222222222222222222222', 'base64'),
+                                                      'lastStep', pg_temp.totp_step()),
+  'mfa_secret gives the active ciphertext and the step of the code that logged in');
+SELECT is(pgfolio.mfa_disable(pg_temp.totp_step(1)), '{"success": true}', 'mfa_disable turns MFA off');
 SELECT is(pg_temp.error_of($$SELECT pgfolio.mfa_secret()$$) ->> 'sqlstate', 'PF409', '... leaving no secret');
 RESET ROLE;
 SELECT results_eq($$SELECT action FROM pgfolio.audit_logs

@@ -22,7 +22,8 @@ INSERT INTO acting_calls VALUES
   ('pgfolio.auth_logout()'), ('pgfolio.auth_sessions()'),
   (format('pgfolio.auth_session_revoke(%L)', :'sb')),
   ('pgfolio.mfa_enrol(''\x0102030405060708090a0b0c0d0e0f10'')'), ('pgfolio.mfa_pending_secret()'),
-  ('pgfolio.mfa_confirm()'), ('pgfolio.mfa_secret()'), ('pgfolio.mfa_disable()'),
+  ('pgfolio.mfa_confirm(pg_temp.totp_step())'), ('pgfolio.mfa_secret()'),
+  ('pgfolio.mfa_disable(pg_temp.totp_step())'),
   ('pgfolio.profile_get()'), ('pgfolio.profile_update(''{"displayName": "Mallory"}'')'),
   ('pgfolio.profile_export()'), ('pgfolio.profile_delete()'),
   ('pgfolio.onboarding_consent(''{"risk": true, "loss": true, "noGuarantee": true}'')'),
@@ -69,8 +70,8 @@ SELECT is(pgfolio.profile_update('{"displayName": "Mallory", "biometricEnabled":
   'a0000000-0000-4000-8000-00000000000a', 'A changes A''s settings');
 SELECT pgfolio.onboarding_consent('{"risk": true, "loss": true, "noGuarantee": true}') \g /dev/null
 SELECT pgfolio.mfa_enrol('\x0102030405060708090a0b0c0d0e0f10') \g /dev/null
-SELECT pgfolio.mfa_confirm() \g /dev/null
-SELECT pgfolio.mfa_disable() \g /dev/null
+SELECT pgfolio.mfa_confirm(pg_temp.totp_step(-1)) \g /dev/null
+SELECT pgfolio.mfa_disable(pg_temp.totp_step()) \g /dev/null
 
 -- The tables, through row-level security.
 SELECT results_eq('SELECT id FROM pgfolio.users', ARRAY[:a::uuid], 'A sees A''s user row only');
@@ -132,11 +133,11 @@ SELECT pgfolio.auth_refresh(pg_temp.h('SENTINEL-R2'), pg_temp.h('SENTINEL-R3'), 
 SELECT pgfolio.auth_refresh(pg_temp.h('SENTINEL-R2'), pg_temp.h('SENTINEL-R4'), NULL) \g /dev/null
 SELECT pg_temp.act_as(:'sentinel', pg_temp.login(:'sentinel', 'SENTINEL-R5')) \g /dev/null
 SELECT pgfolio.mfa_enrol('\x53454e54494e454c2d544f54502d534543524554') \g /dev/null
-SELECT pgfolio.mfa_confirm() \g /dev/null
+SELECT pgfolio.mfa_confirm(pg_temp.totp_step(-1)) \g /dev/null
 SELECT pgfolio.auth_mfa_challenge_start(:'sentinel', pg_temp.h('SENTINEL-CH')) \g /dev/null
 SELECT pgfolio.auth_mfa_challenge_take(pg_temp.h('SENTINEL-CH')) \g /dev/null
 SELECT pgfolio.auth_login_failed(:'sentinel', NULL, 'mfa') \g /dev/null
-SELECT pgfolio.mfa_disable() \g /dev/null
+SELECT pgfolio.mfa_disable(pg_temp.totp_step()) \g /dev/null
 SET LOCAL ROLE pgfolio_worker;
 SELECT pgfolio.outbox_sent(id) FROM pgfolio.outbox_claim(100) \g /dev/null
 RESET ROLE;

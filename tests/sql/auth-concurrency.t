@@ -5,7 +5,9 @@
 #  - the OTP send limit holds when two pgfolio-http instances send to the same phone at once
 #    (auth_otp_send counts under a per-phone lock);
 #  - two refreshes with the same token: one rotates it, the other is reuse and revokes the
-#    session (the token row is locked before it is read).
+#    session (the token row is locked before it is read);
+#  - two MFA logins with the same TOTP code (both checked it against the same last step): one
+#    records the step and gets a session, the other is refused (compare-and-set on the user).
 # The rows the test commits are deleted at the end.
 set -uo pipefail
 
@@ -32,11 +34,12 @@ is() { # have want description
 sql() { psql "${conn[@]}" -c "$1" 2>&1; }
 
 cleanup() {
-  [ -n "${ONE_PID:-}" ] && kill "$ONE_PID" 2>/dev/null
+  [ -n "${one_pid:-}" ] && kill "$one_pid" 2>/dev/null
   sql "DELETE FROM pgfolio.otp_challenges WHERE phone = '$phone';
        DELETE FROM pgfolio.outbox WHERE recipient = '$phone';
        DELETE FROM pgfolio.audit_logs WHERE actor_id = '$user';
        DELETE FROM pgfolio.sessions WHERE user_id = '$user';
+       DELETE FROM pgfolio.one_time_tokens WHERE user_id = '$user';
        DELETE FROM pgfolio.users WHERE id = '$user';" >/dev/null
   rm -rf "$work"
 }
@@ -44,6 +47,7 @@ trap cleanup EXIT
 
 # Session one: a psql kept open, so its transaction can stay open between statements.
 coproc ONE { PGAPPNAME=auth-concurrency-1 psql "${conn[@]}" 2>&1; }
+one_pid=$ONE_PID  # bash unsets ONE and ONE_PID once the coprocess ends
 one() {
   printf '%s;\n\\echo __end__\n' "$1" >&"${ONE[1]}"
   local line
@@ -109,6 +113,38 @@ is "$(sql "SELECT revoked_reason FROM pgfolio.sessions WHERE id = '$session'")" 
 is "$(sql "SELECT count(*) FROM pgfolio.refresh_tokens WHERE token_hash = '$(h r2)'")" 0 \
   "r2 was never issued"
 
-one "\\q" >/dev/null 2>&1
+# --- two MFA logins with one TOTP code --------------------------------------------------------
+sql "UPDATE pgfolio.users SET mfa_enabled = true, totp_secret = '\\x3333333333333333333333333333333333'
+     WHERE id = '$user'" >/dev/null
+# One step for both, as two pgfolio-http instances matching the same code would send it.
+step=$(sql "SELECT floor(extract(epoch FROM now()) / 30)::bigint")
+is "$(sql "SET ROLE pgfolio_api;
+  SELECT pgfolio.auth_mfa_challenge_start('$user', '$(h c1)') ->> 'mfaRequired';
+  SELECT pgfolio.auth_mfa_challenge_start('$user', '$(h c2)') ->> 'mfaRequired';
+  SELECT pgfolio.auth_mfa_challenge_take('$(h c1)') ->> 'lastStep' IS NULL;
+  SELECT pgfolio.auth_mfa_challenge_take('$(h c2)') ->> 'lastStep' IS NULL")" 'true
+true
+t
+t' "two MFA challenges, both taken while no step was recorded"
+one "BEGIN; SET LOCAL ROLE pgfolio_api;
+     SELECT pgfolio.auth_mfa_session_start('$(h c1)', '$(h m1)', NULL, 3600, $step) ? 'sessionId'" \
+  >"$work/one"
+is "$(cat "$work/one")" t "session one opens a session with step $step, its transaction still open"
+two_start "SELECT pgfolio.auth_mfa_session_start('$(h c2)', '$(h m2)', NULL, 3600, $step)"
+two_waits
+ok $? "session two's MFA login with the same step waits for session one"
+one "COMMIT" >/dev/null
+wait "$TWO_PID"
+grep -q '"reason": "codeReused"' "$work/two"
+ok $? "once one commits, two's login is refused: the code was used"
+is "$(sql "SELECT count(*) FROM pgfolio.refresh_tokens WHERE token_hash IN ('$(h m1)', '$(h m2)')")" 1 \
+  "one session, not two"
+is "$(sql "SELECT totp_last_step FROM pgfolio.users WHERE id = '$user'")" "$step" \
+  "the step is recorded"
+
+# Not through one(): once psql quits, bash unsets ONE, and reading ${ONE[0]} under set -u
+# would end the script before the plan line.
+printf '\\q\n' >&"${ONE[1]}"
+wait "$one_pid" 2>/dev/null
 echo "1..$tests"
 [ "$failed" -eq 0 ]
