@@ -4,6 +4,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "access_log.hpp"
 #include "base64url.hpp"
 #include "digest.hpp"
 #include "error.hpp"
@@ -159,12 +160,35 @@ Outcome tokens_answer(const AuthServices& services, const json& session,
   return {dump_json(answer), std::nullopt};
 }
 
+// A fresh hash of a password that was just verified against `stored`, when the configured
+// Argon2id parameters differ from the stored hash's: the login functions store it with a
+// compare-and-set on `stored` (docs/auth.md, "Raising the hashing parameters").
+struct Rehash {
+  std::optional<std::string> stored;
+  std::optional<std::string> fresh;
+};
+
+Rehash rehash_if_needed(const AuthServices& services, const std::string& stored,
+                        const std::string& password, const std::string& request_id) {
+  if (!services.hasher.needs_rehash(stored)) return {};
+  try {
+    return {stored, services.hasher.hash(password)};
+  } catch (const Error& error) {
+    // A password the length rules of today refuse keeps its old hash; so does one whose
+    // hashing failed (out of memory): the login itself succeeded either way.
+    if (error.code() != ErrorCode::VALIDATION_ERROR)
+      log_error(request_id, std::string("password rehash skipped: ") + error.what());
+    return {};
+  }
+}
+
 Outcome start_session(const AuthServices& services, Transaction& tx, const std::string& user_id,
-                      const std::string& client) {
+                      const std::string& client, const Rehash& rehash = {}) {
   const std::string refresh = new_opaque_token();
-  auto started = call_object(tx, "auth_session_start",
-                             {user_id, sha256_hex(refresh), client,
-                              std::to_string(services.tokens.refresh_ttl_seconds())});
+  auto started = call_object(
+      tx, "auth_session_start",
+      {user_id, sha256_hex(refresh), client, std::to_string(services.tokens.refresh_ttl_seconds()),
+       rehash.stored, rehash.fresh});
   if (started.problem) return refused(std::move(*started.problem));
   return tokens_answer(services, started.object, "auth_session_start", refresh);
 }
@@ -226,16 +250,22 @@ DbResult login_flow(const AuthServices& services, Database& database, const Flow
     });
   }
 
+  // Only a login that got this far (right password, active account) replaces the stored hash;
+  // the new one is made outside any transaction, like the verification.
+  const Rehash rehash =
+      rehash_if_needed(services, member_text(*account, "passwordHash", "auth_login_lookup"),
+                       password, in.request_id);
   if (account->value("mfaEnabled", false)) {
     const std::string challenge = new_opaque_token();
     return database.transact(kAnonymous, in.request_id, [&](Transaction& tx) -> Outcome {
-      auto started = call_object(tx, "auth_mfa_challenge_start", {user_id, sha256_hex(challenge)});
+      auto started = call_object(tx, "auth_mfa_challenge_start",
+                                 {user_id, sha256_hex(challenge), rehash.stored, rehash.fresh});
       if (started.problem) return refused(std::move(*started.problem));
       return mfa_challenge_answer(started.object, challenge);
     });
   }
   return database.transact(kAnonymous, in.request_id, [&](Transaction& tx) -> Outcome {
-    return start_session(services, tx, *user_id, in.client_json);
+    return start_session(services, tx, *user_id, in.client_json, rehash);
   });
 }
 

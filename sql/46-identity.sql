@@ -271,6 +271,35 @@ BEGIN
 END
 $$;
 
+-- After a correct password whose stored hash has parameters below pgfolio-http's current
+-- ones: replaces verified_hash (the hash the password was just checked against) with
+-- new_hash, a fresh hash of the same password. Compare and set: if the stored hash changed
+-- meanwhile (a password reset, or another login's rehash) it is left alone. Returns whether
+-- it replaced it; nothing to do when new_hash is NULL. Not callable on its own: only the
+-- login functions call it, for the user whose password was verified, so pgfolio_api gains no
+-- power to set a password hash outside a login.
+CREATE FUNCTION password_rehash(u users, verified_hash text, new_hash text) RETURNS boolean
+LANGUAGE plpgsql SET search_path = @extschema@, pg_temp
+AS $$
+DECLARE
+  v_new text;
+BEGIN
+  IF new_hash IS NULL THEN
+    RETURN false;
+  END IF;
+  v_new := checked(new_hash, 'newPasswordHash', 'argon2id_hash',
+                   'an Argon2id encoded hash ($argon2id$...) of at most 256 characters');
+  IF verified_hash IS NULL THEN
+    PERFORM raise_error('VALIDATION_ERROR',
+                        'passwordHash (the hash the password was verified against) is required',
+                        '{"field": "passwordHash"}');
+  END IF;
+  UPDATE users SET password_hash = v_new, updated_at = now()
+  WHERE id = u.id AND password_hash = verified_hash;
+  RETURN FOUND;
+END
+$$;
+
 -- Records a failed login: a wrong password (user_id NULL when the email is unknown), a wrong
 -- MFA code, or a correct credential of an account that is not active.
 CREATE FUNCTION auth_login_failed(user_id uuid, client jsonb, reason text DEFAULT 'password')

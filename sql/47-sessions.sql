@@ -3,9 +3,10 @@
 
 -- Opens a session for u, who has just proved who they are: the session with its first refresh
 -- token (its hash), expiring ttl_seconds from now; last_login_at; login.success in the audit
--- trail. Returns {"sessionId", "user"}.
+-- trail (details.passwordRehashed when the login also replaced the password hash). Returns
+-- {"sessionId", "user"}.
 CREATE FUNCTION session_open(u users, refresh_hash text, client jsonb, ttl_seconds integer,
-                             method text)
+                             method text, rehashed boolean DEFAULT false)
 RETURNS jsonb
 LANGUAGE plpgsql SET search_path = @extschema@, pg_temp
 AS $$
@@ -26,7 +27,8 @@ BEGIN
   VALUES (checked_hash(refresh_hash, 'refreshHash'), v_session);
   UPDATE users SET last_login_at = now() WHERE id = u.id RETURNING * INTO u;
   PERFORM audit(u.id, 'login.success', 'session', v_session::text, client,
-                jsonb_build_object('method', method));
+                jsonb_build_object('method', method)
+                || CASE WHEN rehashed THEN '{"passwordRehashed": true}'::jsonb ELSE '{}' END);
   RETURN jsonb_build_object('sessionId', v_session, 'user', user_json(u));
 END
 $$;
@@ -45,14 +47,18 @@ $$;
 -- After pgfolio-http verified the password: opens a session. Refuses an account that is not
 -- active, and one with MFA on, which logs in through auth_mfa_challenge_start and
 -- auth_mfa_session_start instead (so a slip in pgfolio-http cannot skip the second factor).
+-- With new_password_hash (pgfolio-http's hashing parameters were raised since the stored hash
+-- was made), the stored hash, password_hash, is replaced by it: password_rehash.
 CREATE FUNCTION auth_session_start(user_id uuid, refresh_hash text, client jsonb,
-                                   ttl_seconds integer)
+                                   ttl_seconds integer, password_hash text DEFAULT NULL,
+                                   new_password_hash text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = @extschema@, pg_temp
 AS $$
 DECLARE
   v_hash text := checked_hash(refresh_hash, 'refreshHash');
   u users;
+  rehashed boolean;
 BEGIN
   SELECT * INTO u FROM users WHERE id = auth_session_start.user_id FOR UPDATE;
   IF NOT FOUND THEN
@@ -64,7 +70,8 @@ BEGIN
     PERFORM raise_error('FORBIDDEN', 'this account has MFA on: log in with an MFA challenge',
                         '{"mfaRequired": true}');
   END IF;
-  RETURN session_open(u, v_hash, client, ttl_seconds, 'password');
+  rehashed := password_rehash(u, password_hash, new_password_hash);
+  RETURN session_open(u, v_hash, client, ttl_seconds, 'password', rehashed);
 END
 $$;
 
@@ -180,6 +187,6 @@ BEGIN
 END
 $$;
 
-GRANT EXECUTE ON FUNCTION auth_session_start(uuid, text, jsonb, integer),
+GRANT EXECUTE ON FUNCTION auth_session_start(uuid, text, jsonb, integer, text, text),
   auth_refresh(text, text, jsonb), auth_logout(), auth_sessions(), session_json(sessions),
   auth_session_revoke(uuid) TO pgfolio_api;

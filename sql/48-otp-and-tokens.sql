@@ -263,9 +263,14 @@ END
 $$;
 
 -- After pgfolio-http verified the password of an account with MFA on: registers the challenge
--- (the hash of 256 random bits pgfolio-http gives the client) for /auth/mfa/verify.
--- Returns {"mfaRequired": true, "expiresIn": 300}.
-CREATE FUNCTION auth_mfa_challenge_start(user_id uuid, challenge_hash text) RETURNS jsonb
+-- (the hash of 256 random bits pgfolio-http gives the client) for /auth/mfa/verify, and
+-- replaces the password hash as auth_session_start does (password_rehash: the password was
+-- verified, whatever becomes of the second factor). Returns
+-- {"mfaRequired": true, "expiresIn": 300}.
+CREATE FUNCTION auth_mfa_challenge_start(user_id uuid, challenge_hash text,
+                                         password_hash text DEFAULT NULL,
+                                         new_password_hash text DEFAULT NULL)
+RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = @extschema@, pg_temp
 AS $$
 DECLARE
@@ -281,6 +286,7 @@ BEGIN
   ELSIF NOT u.mfa_enabled THEN
     PERFORM raise_error('CONFLICT', 'this account has MFA off', '{"mfaRequired": false}');
   END IF;
+  PERFORM password_rehash(u, password_hash, new_password_hash);
   RETURN start_mfa_challenge(u, v_hash);
 END
 $$;
@@ -348,7 +354,7 @@ $$;
 
 GRANT EXECUTE ON FUNCTION auth_email_verify(text), auth_password_forgot(text, jsonb),
   auth_password_reset(text, text, jsonb), auth_otp_send(text, jsonb),
-  auth_otp_verify(text, text, text, jsonb, integer), auth_mfa_challenge_start(uuid, text),
+  auth_otp_verify(text, text, text, jsonb, integer), auth_mfa_challenge_start(uuid, text, text, text),
   auth_mfa_challenge_take(text), auth_mfa_session_start(text, text, jsonb, integer, bigint)
   TO pgfolio_api;
 GRANT EXECUTE ON FUNCTION auth_limits(), auth_limit(text) TO pgfolio_api, pgfolio_admin;

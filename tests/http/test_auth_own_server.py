@@ -95,6 +95,66 @@ def test_the_sender_stops_cleanly_on_sigterm(own_server):
     assert "outbox sender started" in server.log_text()
 
 
+def stored_hash(outage_cluster, user_id: str) -> str:
+    connection = outage_cluster.connect()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT password_hash FROM pgfolio.users WHERE id = %s", (user_id,))
+            return cursor.fetchone()[0]
+    finally:
+        connection.close()
+
+
+def rehash_audits(outage_cluster, user_id: str) -> int:
+    connection = outage_cluster.connect()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("""SELECT count(*) FROM pgfolio.audit_logs
+                              WHERE actor_id = %s AND action = 'login.success'
+                                AND details->>'passwordRehashed' = 'true'""", (user_id,))
+            return cursor.fetchone()[0]
+    finally:
+        connection.close()
+
+
+def test_login_rehashes_a_password_hashed_with_older_parameters(own_server, outage_cluster):
+    before = own_server()
+    person = register(before.client)
+    user_id = person["user"]["id"]
+    old_hash = stored_hash(outage_cluster, user_id)
+    assert old_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    mfa_person = register(before.client)
+    secret = before.client.request("POST", "/api/v1/auth/mfa/enrol",
+                                   bearer(mfa_person["accessToken"]), b"").json()["secret"]
+    assert post(before.client, "/auth/mfa/confirm", {"code": totp(secret)},
+                bearer(mfa_person["accessToken"])).status == 200
+    mfa_old_hash = stored_hash(outage_cluster, mfa_person["user"]["id"])
+
+    # The parameters raised by configuration (t=3): a wrong password changes nothing, a right
+    # one logs in with the old hash and leaves a new one with the new parameters.
+    raised = own_server(PGFOLIO_ARGON2_ITERATIONS="3")
+    assert_problem(login(raised.client, person["email"], "not the password at all"), 401,
+                   "UNAUTHORIZED")
+    assert stored_hash(outage_cluster, user_id) == old_hash
+    answer = login(raised.client, person["email"])
+    assert answer.status == 200 and "accessToken" in answer.json()
+    new_hash = stored_hash(outage_cluster, user_id)
+    assert new_hash.startswith("$argon2id$v=19$m=19456,t=3,p=1$") and new_hash != old_hash
+    assert rehash_audits(outage_cluster, user_id) == 1
+    # The new hash verifies, and is left alone now that it has the configured parameters.
+    assert login(raised.client, person["email"]).status == 200
+    assert stored_hash(outage_cluster, user_id) == new_hash
+    assert rehash_audits(outage_cluster, user_id) == 1
+
+    # With MFA on, the right password is enough to replace the hash (the login goes on with the
+    # challenge).
+    challenge = login(raised.client, mfa_person["email"]).json()
+    assert challenge["mfaRequired"] is True
+    mfa_new_hash = stored_hash(outage_cluster, mfa_person["user"]["id"])
+    assert mfa_new_hash.startswith("$argon2id$v=19$m=19456,t=3,p=1$")
+    assert mfa_new_hash != mfa_old_hash
+
+
 @pytest.fixture
 def statement_logging(outage_cluster):
     """log_statement = 'all' on the outage cluster for the duration of a test."""

@@ -61,7 +61,7 @@ SELECT is_empty($$
     AND p.proname IN ('random_token', 'random_digits', 'audit', 'outbox_queue', 'issue_token',
                       'session_open', 'revoke_sessions', 'acting_user', 'checked', 'client_info',
                       'take_token', 'admin_target', 'start_mfa_challenge',
-                      'checked_totp_step', 'totp_step_take')
+                      'checked_totp_step', 'totp_step_take', 'password_rehash')
     AND (has_function_privilege('pgfolio_api', p.oid, 'EXECUTE')
          OR has_function_privilege('pgfolio_worker', p.oid, 'EXECUTE'))$$,
   'the internal helpers (secrets, audit, outbox, sessions) are nobody''s to call');
@@ -69,10 +69,10 @@ SELECT is_empty($$
   SELECT f FROM unnest(ARRAY[
     'authenticate(uuid,uuid,jsonb)', 'auth_register(text,text,text,jsonb)',
     'auth_login_lookup(text)', 'auth_login_failed(uuid,jsonb,text)',
-    'auth_session_start(uuid,text,jsonb,integer)', 'auth_refresh(text,text,jsonb)',
+    'auth_session_start(uuid,text,jsonb,integer,text,text)', 'auth_refresh(text,text,jsonb)',
     'auth_otp_send(text,jsonb)', 'auth_otp_verify(text,text,text,jsonb,integer)',
     'auth_email_verify(text)', 'auth_password_forgot(text,jsonb)',
-    'auth_password_reset(text,text,jsonb)', 'auth_mfa_challenge_start(uuid,text)',
+    'auth_password_reset(text,text,jsonb)', 'auth_mfa_challenge_start(uuid,text,text,text)',
     'auth_mfa_challenge_take(text)', 'auth_mfa_session_start(text,text,jsonb,integer,bigint)',
     'auth_logout()', 'auth_sessions()', 'auth_session_revoke(uuid)', 'mfa_enrol(bytea)',
     'mfa_pending_secret()', 'mfa_confirm(bigint,bytea)', 'mfa_secret()', 'mfa_disable(bigint)',
