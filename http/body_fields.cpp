@@ -54,6 +54,10 @@ void compile_fields(std::vector<BodyField>& fields) {
   for (BodyField& field : fields) {
     if (!names.insert(field.name).second)
       throw std::logic_error("body field " + field.name + " listed twice");
+    for (const std::string& sql_name : field.sql_names)
+      if (!names.insert(sql_name).second)
+        throw std::logic_error("SQL name " + sql_name + " of body field " + field.name +
+                               " is claimed twice");
     if (field.type == FieldType::kString && field.max_length == 0)
       throw std::logic_error("body field " + field.name + " has no max_length");
     if (field.pattern.empty()) continue;
@@ -98,6 +102,23 @@ std::optional<Problem> check_fields(const std::vector<BodyField>& fields,
       if (auto problem = check_string(field, value.get_ref<const std::string&>())) return problem;
   }
   return std::nullopt;
+}
+
+void name_request_field(const std::vector<BodyField>& fields, Problem& problem) {
+  auto found = problem.details.find("field");
+  if (found == problem.details.end() || !found->is_string()) return;
+  const std::string& named = found->get_ref<const std::string&>();
+  for (const BodyField& field : fields)
+    for (const std::string& sql_name : field.sql_names)
+      if (sql_name == named) {
+        *found = field.name;
+        return;
+      }
+}
+
+BodyField sent_as(BodyField field, std::vector<std::string> sql_names) {
+  field.sql_names = std::move(sql_names);
+  return field;
 }
 
 nlohmann::json fields_schema(const std::vector<BodyField>& fields) {

@@ -30,11 +30,24 @@ struct BodyField {
   std::string pattern = "";  // ECMAScript regular expression the whole value must match
   std::string format = "";   // OpenAPI format shown in the document ("email", "password", …)
   bool nullable = false;     // JSON null accepted (the SQL function clears the value)
+  // The names the SQL functions give the arguments made from this field (refreshHash for
+  // refreshToken, totpStep for a TOTP code, …): a problem naming one of them in
+  // details.field is answered naming this field (name_request_field).
+  std::vector<std::string> sql_names = {};
   std::shared_ptr<const std::regex> compiled_pattern = nullptr;  // set by compile_fields
 };
 
-// Compiles the patterns; throws std::logic_error naming the field for a bad one.
+// Compiles the patterns; throws std::logic_error naming the field for a bad one, or for a
+// name (field or SQL name) that two fields would claim.
 void compile_fields(std::vector<BodyField>& fields);
+
+// The one place where a problem's details.field becomes the request's: when it is a SQL
+// argument's name (a field's sql_names), it is replaced by that field's name. Clients then
+// see "refreshToken" or "code", never the hashes and steps made from them.
+void name_request_field(const std::vector<BodyField>& fields, Problem& problem);
+
+// `field` with the SQL names of the arguments made from it.
+BodyField sent_as(BodyField field, std::vector<std::string> sql_names);
 
 // The first problem with `body` (an object), or nullopt when it fits `fields` exactly.
 std::optional<Problem> check_fields(const std::vector<BodyField>& fields,

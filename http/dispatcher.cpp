@@ -150,6 +150,7 @@ Reply Dispatcher::dispatch(const IncomingRequest& request) {
                                    {route, body, client_json, identity, request.request_id})
                         : context_.database.call_route(route, args, identity, request.request_id);
   if (result.problem) {
+    name_request_field(route.body_fields, *result.problem);
     Reply reply = problem_reply(*result.problem);
     // Every 401 names the scheme (RFC 9110 §15.5.2): a refused session or login included.
     if (reply.status == 401)

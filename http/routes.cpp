@@ -419,8 +419,9 @@ std::vector<Route> build_account_table() {
   const ResponseBody success{ResponseShape::kOne, "Success"};
   const BodyField display_name =
       text_field("displayName", true, 1, kDisplayNameMaxLength, "Name shown to the person");
-  const BodyField totp_code =
-      digits_code_field("code", "The 6-digit code the authenticator app shows now");
+  // The SQL functions take the step the code matched (docs/auth.md).
+  const BodyField totp_code = sent_as(
+      digits_code_field("code", "The 6-digit code the authenticator app shows now"), {"totpStep"});
   BodyField avatar_url = text_field("avatarUrl", false, 1, 2048, "https URL of a picture");
   avatar_url.pattern = "^https://[^\\s]+$";
   avatar_url.format = "uri";
@@ -435,20 +436,25 @@ std::vector<Route> build_account_table() {
       Row(Method::Post, "/api/v1/auth/register", "auth_register", Auth::kNone, 201, tokens,
           "Create an account with email and password; answers tokens")
           .body({email_field(),
-                 password_field("password", PasswordHasher::kMinPasswordCharacters, "Password"),
+                 sent_as(
+                     password_field("password", PasswordHasher::kMinPasswordCharacters, "Password"),
+                     {"passwordHash"}),
                  display_name})
           .flow(Flow::kRegister)
           .limited_per_ip(),
       Row(Method::Post, "/api/v1/auth/login", "auth_login_lookup", Auth::kNone, 200,
           {ResponseShape::kOne, "LoginResult"},
           "Log in with email and password: tokens, or an MFA challenge when MFA is on")
-          .body({email_field(), password_field("password", 1, "Password")})
+          // A login may also store a fresh hash of the password (newPasswordHash).
+          .body({email_field(), sent_as(password_field("password", 1, "Password"),
+                                        {"passwordHash", "newPasswordHash"})})
           .flow(Flow::kLogin)
           .limited_per_ip(),
       Row(Method::Post, "/api/v1/auth/refresh", "auth_refresh", Auth::kNone, 200, tokens,
           "Exchange a refresh token for a new pair (the old one stops working; presenting "
           "it again revokes the session)")
-          .body({opaque_token_field("refreshToken", "The refresh token last received")})
+          .body({sent_as(opaque_token_field("refreshToken", "The refresh token last received"),
+                         {"refreshHash"})})
           .flow(Flow::kRefresh)
           .limited_per_ip(),
       Row(Method::Post, "/api/v1/auth/logout", "auth_logout", Auth::kUser, 200, success,
@@ -466,12 +472,14 @@ std::vector<Route> build_account_table() {
           .limited_per_ip(),
       Row(Method::Post, "/api/v1/auth/verify-otp", "auth_otp_verify", Auth::kNone, 200, tokens,
           "Log in with the code sent by SMS; creates the account at the first login")
-          .body({phone_field(), digits_code_field("code", "The 6-digit code received")})
+          .body({phone_field(),
+                 sent_as(digits_code_field("code", "The 6-digit code received"), {"codeHash"})})
           .flow(Flow::kOtpVerify)
           .limited_per_ip(),
       Row(Method::Post, "/api/v1/auth/verify-email", "auth_email_verify", Auth::kNone, 200,
           {ResponseShape::kOne, "EmailVerified"}, "Confirm an email address with the mailed token")
-          .body({opaque_token_field("token", "The token from the verification mail")})
+          .body({sent_as(opaque_token_field("token", "The token from the verification mail"),
+                         {"tokenHash"})})
           .args({field_arg("token", ArgTransform::kSha256Hex)})
           .limited_per_ip(),
       Row(Method::Post, "/api/v1/auth/password/forgot", "auth_password_forgot", Auth::kNone, 200,
@@ -482,13 +490,17 @@ std::vector<Route> build_account_table() {
       Row(Method::Post, "/api/v1/auth/password/reset", "auth_password_reset", Auth::kNone, 200,
           success, "Set a new password with the mailed token; revokes every session")
           .body(
-              {opaque_token_field("token", "The token from the reset mail"),
-               password_field("password", PasswordHasher::kMinPasswordCharacters, "New password")})
+              {sent_as(opaque_token_field("token", "The token from the reset mail"), {"tokenHash"}),
+               sent_as(password_field("password", PasswordHasher::kMinPasswordCharacters,
+                                      "New password"),
+                       {"passwordHash"})})
           .flow(Flow::kPasswordReset)
           .limited_per_ip(),
       Row(Method::Post, "/api/v1/auth/mfa/verify", "auth_mfa_challenge_take", Auth::kNone, 200,
           tokens, "Finish a login with MFA: the login's challenge and a TOTP code")
-          .body({opaque_token_field("challenge", "The challenge the login answered"), totp_code})
+          .body({sent_as(opaque_token_field("challenge", "The challenge the login answered"),
+                         {"challengeHash"}),
+                 totp_code})
           .flow(Flow::kMfaVerify)
           .limited_per_ip(),
       Row(Method::Post, "/api/v1/auth/mfa/enrol", "mfa_enrol", Auth::kUser, 200,

@@ -118,3 +118,15 @@ def test_field_names_in_problems_are_bounded_and_printable(client):
     problem = assert_problem(post(client, "/auth/register", body), 400, "VALIDATION_ERROR")
     assert len(problem["details"]["field"]) <= 64
     assert "\u0001" not in problem["detail"]
+
+
+# Refusals from the SQL functions name the argument they got (tokenHash, challengeHash,
+# totpStep, …); the answer names the request's field it came from.
+@pytest.mark.parametrize("path,body,field", [
+    ("/auth/verify-email", {"token": "A" * 43}, "token"),
+    ("/auth/password/reset", {"token": "A" * 43, "password": PASSWORD}, "token"),
+    ("/auth/mfa/verify", {"challenge": "A" * 43, "code": "123456"}, "challenge"),
+])
+def test_refusals_name_the_request_field_not_the_hash(client, path, body, field):
+    problem = assert_problem(post(client, path, body), 401, "UNAUTHORIZED")
+    assert problem["details"] == {"field": field, "reason": "unknown"}, problem
