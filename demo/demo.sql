@@ -46,16 +46,26 @@ FROM (VALUES ('GOLD24K', '7150.50', 'INR'), ('GILT2030', '101.25', 'INR'),
 -- HAVING, not WHERE: an aggregate over no rows still yields one (null) row.
 HAVING NOT EXISTS (SELECT 1 FROM pgfolio.prices);
 
+-- The users with an email log in with the demo password "pgfolio-demo-password" (README,
+-- scripts/run.sh): the encoded Argon2id hash of it (m=19456, t=2, p=1, as pgfolio-http
+-- hashes by default), made once with libargon2. Ravi has a phone only and logs in with a code
+-- (POST /api/v1/auth/send-otp; the code lands in the outbox file beside the data directory).
+-- A demo database from before the password gets it on the next load, unless it has one.
 INSERT INTO pgfolio.users (id, email, phone, display_name, risk_score, risk_tier, risk_profile,
-                           target_foundation_pct, target_growth_pct, target_upside_pct)
+                           target_foundation_pct, target_growth_pct, target_upside_pct,
+                           password_hash)
 VALUES
   ('00000000-0000-4000-8000-000000000001', 'asha@example.com', NULL, 'Asha', 3, 'LOW',
-   'Capital Preservation', 70, 25, 5),
+   'Capital Preservation', 70, 25, 5,
+   '$argon2id$v=19$m=19456,t=2,p=1$uyH8lMDEwYSAkx1gRProfw$O2jbC7rMVbvaXw0QON16SW4A0IzWZH9+WqceP1RW7iY'),
   ('00000000-0000-4000-8000-000000000002', NULL, '+919800000002', 'Ravi', 6, 'MEDIUM',
-   'Balanced Growth', 40, 45, 15),
+   'Balanced Growth', 40, 45, 15, NULL),
   ('00000000-0000-4000-8000-000000000003', 'meera@example.com', '+919800000003', 'Meera', 9,
-   'HIGH', 'Aggressive Growth', 15, 45, 40)
-ON CONFLICT (id) DO NOTHING;
+   'HIGH', 'Aggressive Growth', 15, 45, 40,
+   '$argon2id$v=19$m=19456,t=2,p=1$uyH8lMDEwYSAkx1gRProfw$O2jbC7rMVbvaXw0QON16SW4A0IzWZH9+WqceP1RW7iY')
+ON CONFLICT (id) DO UPDATE SET password_hash = EXCLUDED.password_hash
+WHERE pgfolio.users.password_hash IS NULL AND EXCLUDED.password_hash IS NOT NULL
+  AND pgfolio.users.status = 'active';
 
 INSERT INTO pgfolio.portfolios (id, owner_id, name, visibility, cash_balance,
                                 target_foundation_pct, target_growth_pct, target_upside_pct,

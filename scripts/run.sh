@@ -24,6 +24,10 @@ pgfolio is running.
 Try:
   curl -s http://127.0.0.1:$PGFOLIO_HTTP_PORT/api/v1/prices/RELIANCE
   psql -h 127.0.0.1 -p $PGFOLIO_PGPORT -U postgres pgfolio -c "SELECT pgfolio.portfolio_valuation('10000000-0000-4000-8000-000000000002')"
+  curl -s -X POST -H 'Content-Type: application/json' -d '{"email": "asha@example.com", "password": "pgfolio-demo-password"}' http://127.0.0.1:$PGFOLIO_HTTP_PORT/api/v1/auth/login
+
+Demo logins: asha@example.com and meera@example.com, password pgfolio-demo-password; send the
+accessToken as "Authorization: Bearer <token>", e.g. to /api/v1/profile.
 
 Stop with: ${overrides}make stop    Open psql with: ${overrides}make psql
 EOF

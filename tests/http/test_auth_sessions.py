@@ -134,3 +134,11 @@ def test_malformed_refresh_token_is_400_or_401(client, token):
         assert response.json()["details"]["field"] == "refreshToken"
     else:
         assert_problem(response, 401, "UNAUTHORIZED")
+
+
+def test_demo_users_log_in_with_the_documented_password(client):
+    # demo/demo.sql, README and the lines `make run` prints name this password.
+    for email in ("asha@example.com", "meera@example.com"):
+        answer = login(client, email, "pgfolio-demo-password")
+        assert answer.status == 200, answer.body[:300]
+        assert answer.json()["user"]["email"] == email
