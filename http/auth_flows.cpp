@@ -59,14 +59,8 @@ std::string bytea_text(std::string_view bytes) {
   return "\\x" + hex_encode(bytes);
 }
 
-// A sealed TOTP secret as SQL gives it back: bytea as text (\x…), or base64 text.
+// A sealed TOTP secret as the SQL functions hand it out: base64 text ("secret").
 std::string sealed_bytes(const std::string& value, const std::string& function) {
-  if (value.rfind("\\x", 0) == 0) {
-    std::string bytes;
-    for (size_t i = 2; i + 1 < value.size(); i += 2)
-      bytes.push_back(static_cast<char>(std::stoi(value.substr(i, 2), nullptr, 16)));
-    return bytes;
-  }
   std::string compact;
   for (char c : value)
     if (c != '\n' && c != '\r') compact.push_back(c);  // encode(…, 'base64') breaks lines
@@ -392,9 +386,9 @@ DbResult mfa_change_flow(const AuthServices& services, Database& database, const
         sealed_bytes(member_text(answer, "secret", secret_function), secret_function);
     const std::int64_t step = require_totp(open_secret(services, sealed, in.identity.user_id), code,
                                            last_step_of(answer, secret_function));
-    // Both record the matched step (mfa_disable compares it with the last one first).
-    // mfa_confirm is also told which ciphertext the code was checked against: it refuses if
-    // another enrolment replaced it meanwhile.
+    // mfa_confirm records the matched step, and is told which ciphertext the code was checked
+    // against (it refuses if another enrolment replaced it meanwhile); mfa_disable compares
+    // the step with the last one accepted, so a code that logged in cannot turn MFA off.
     auto changed = change_function == "mfa_confirm"
                        ? tx.call(change_function, {std::to_string(step), bytea_text(sealed)})
                        : tx.call(change_function, {std::to_string(step)});
