@@ -270,6 +270,13 @@ Config load_config_from_environment() {
   }
 
   load_auth(config.auth, problems);
+  // The benchmark switch turns authentication off: a server that listens beyond this machine
+  // must never start with it, whatever else is misconfigured.
+  if (!config.auth.bench_user_id.empty() && config.address != "127.0.0.1" &&
+      config.address != "::1")
+    problems.add("PGFOLIO_BENCHMARK_ONLY_ACT_AS",
+                 "switches authentication off, so it is refused unless PGFOLIO_HTTP_ADDRESS is "
+                 "127.0.0.1 or ::1");
 
   problems.throw_if_any();
   return config;

@@ -9,7 +9,8 @@ AS $$
   SELECT '{"otpDigits": 6, "otpTtlSeconds": 120, "otpAttempts": 3, "otpSendsPerWindow": 3,
            "otpWindowSeconds": 300, "mfaChallengeTtlSeconds": 300, "mfaChallengeAttempts": 5,
            "emailVerifyTtlSeconds": 86400, "passwordResetTtlSeconds": 3600,
-           "passwordResetsPerHour": 3}'::jsonb
+           "passwordResetsPerHour": 3, "mfaAttemptsPerWindow": 10, "mfaWindowSeconds": 900,
+           "recentLoginSeconds": 900}'::jsonb
 $$;
 
 CREATE FUNCTION auth_limit(name text) RETURNS integer
@@ -303,11 +304,27 @@ DECLARE
   t one_time_tokens := take_token(challenge_hash, 'mfa_challenge', 'challengeHash',
                                   auth_limit('mfaChallengeAttempts'));
   u users;
+  tried bigint;
+  oldest timestamptz;
 BEGIN
-  SELECT * INTO u FROM users WHERE id = t.user_id;
+  SELECT * INTO u FROM users WHERE id = t.user_id FOR UPDATE;
   IF u.status <> 'active' OR NOT u.mfa_enabled THEN
     PERFORM raise_error('UNAUTHORIZED', 'the MFA challenge is not valid: log in again',
                         jsonb_build_object('field', 'challengeHash', 'reason', 'account'));
+  END IF;
+  -- Each challenge allows 5 codes, but whoever has the password can start challenges at will:
+  -- the codes tried are also capped per account, across challenges, as OTP sends are per
+  -- phone. The user row's lock (above) makes concurrent tries count one after the other.
+  SELECT coalesce(sum(o.attempts), 0), min(o.created_at) INTO tried, oldest
+  FROM one_time_tokens o
+  WHERE o.user_id = u.id AND o.purpose = 'mfa_challenge' AND o.attempts > 0
+    AND o.created_at > now() - make_interval(secs => auth_limit('mfaWindowSeconds'));
+  IF tried >= auth_limit('mfaAttemptsPerWindow') THEN
+    RETURN jsonb_build_object('problem', jsonb_build_object(
+      'code', 'RATE_LIMITED',
+      'detail', 'Too many MFA codes were tried for this account; wait before trying again.',
+      'details', jsonb_build_object('retryAfter', greatest(1, ceil(extract(epoch FROM
+        oldest + make_interval(secs => auth_limit('mfaWindowSeconds')) - now()))::integer))));
   END IF;
   UPDATE one_time_tokens SET attempts = attempts + 1
   WHERE one_time_tokens.token_hash = t.token_hash;

@@ -159,13 +159,33 @@ $$;
 -- private and lose their names, which the person wrote. What remains holds no personal data:
 -- the user's id and role, when the account was created and deleted, the consent times, the
 -- portfolios and holdings (financial records), and the audit trail.
+-- Erasing the account, or enrolling an authenticator (which could lock its owner out), needs a
+-- recent login, not only a live access token: a token lifted from a device cannot do either
+-- (OWASP ASVS 4.0 V3.7.1, re-authentication before sensitive account changes).
+CREATE FUNCTION require_recent_login(action text) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = @extschema@, pg_temp
+AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM sessions s
+                 WHERE s.id = acting_session_id()
+                   AND s.created_at > now() - make_interval(secs => auth_limit('recentLoginSeconds')))
+  THEN
+    PERFORM raise_error('FORBIDDEN', format('log in again to %s', action),
+      jsonb_build_object('reason', 'reauthenticationRequired',
+                         'maxLoginAgeSeconds', auth_limit('recentLoginSeconds')));
+  END IF;
+END
+$$;
+
 CREATE FUNCTION profile_delete() RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = @extschema@, pg_temp
 AS $$
 DECLARE
   u users := acting_user(true);
-  revoked integer := revoke_sessions(u.id, 'deleted');
+  revoked integer;
 BEGIN
+  PERFORM require_recent_login('delete the account');
+  revoked := revoke_sessions(u.id, 'deleted');
   UPDATE sessions SET ip = NULL, user_agent = NULL, device = NULL WHERE user_id = u.id;
   DELETE FROM refresh_tokens t USING sessions s WHERE s.id = t.session_id AND s.user_id = u.id;
   DELETE FROM one_time_tokens WHERE user_id = u.id;
@@ -202,6 +222,7 @@ DECLARE
   v_secret bytea := checked(secret_ciphertext, 'secret', 'secret_ciphertext',
                             'an encrypted secret of 16 to 512 bytes');
 BEGIN
+  PERFORM require_recent_login('enrol an authenticator');
   IF u.mfa_enabled THEN
     PERFORM raise_error('CONFLICT', 'MFA is on already: disable it first',
                         '{"mfaEnabled": true}');

@@ -128,6 +128,17 @@ def test_missing_secret_is_named_and_never_made_up(settings, variable):
     assert variable in result.stderr.decode()
 
 
+def test_benchmark_switch_is_refused_beyond_loopback(settings):
+    # It switches authentication off: only a server reachable from this machine alone may
+    # start with it.
+    act_as = "a0000000-0000-4000-8000-00000000000a,a1000000-0000-4000-8000-00000000000a"
+    result = run_with(settings, PGFOLIO_BENCHMARK_ONLY_ACT_AS=act_as,
+                      PGFOLIO_HTTP_ADDRESS="0.0.0.0")
+    assert result.returncode != 0
+    message = result.stderr.decode()
+    assert "PGFOLIO_BENCHMARK_ONLY_ACT_AS" in message and "127.0.0.1" in message, message
+
+
 def test_missing_database_url_is_named(settings):
     result = run_with(settings, PGFOLIO_DATABASE_URL=None)
     assert result.returncode != 0

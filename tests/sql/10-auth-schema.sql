@@ -157,8 +157,9 @@ SELECT is(pgfolio.sha256_text('abc'),
 SELECT is(pgfolio.auth_limits() - ARRAY['emailVerifyTtlSeconds', 'passwordResetTtlSeconds',
                                         'passwordResetsPerHour'],
   '{"otpDigits": 6, "otpTtlSeconds": 120, "otpAttempts": 3, "otpSendsPerWindow": 3,
-    "otpWindowSeconds": 300, "mfaChallengeTtlSeconds": 300, "mfaChallengeAttempts": 5}'::jsonb,
-  'OTP: 6 digits, 120 s, 3 attempts, 3 sends per 5 minutes; MFA challenges: 5 minutes, 5 tries');
+    "otpWindowSeconds": 300, "mfaChallengeTtlSeconds": 300, "mfaChallengeAttempts": 5,
+    "mfaAttemptsPerWindow": 10, "mfaWindowSeconds": 900, "recentLoginSeconds": 900}'::jsonb,
+  'OTP: 6 digits, 120 s, 3 attempts, 3 sends per 5 minutes; MFA challenges: 5 minutes, 5 tries, 10 codes per account in 15 minutes; sensitive changes within 15 minutes of a login');
 
 SELECT * FROM finish();
 ROLLBACK;
