@@ -1,17 +1,46 @@
 -- Ownership, enforced by the database (docs/architecture.md, "Roles and ownership").
 --
--- pgfolio_api acts for one user per transaction, named by the transaction-local setting
--- pgfolio.acting_user (set_config('pgfolio.acting_user', '<uuid>', true)). Row-level security
--- lets it see only that user's rows; without the setting it sees none. It has no INSERT,
--- UPDATE or DELETE on any table: SECURITY DEFINER functions are the only way to change state.
+-- pgfolio_api acts for one user per transaction: the one pgfolio.authenticate() (sql/46)
+-- accepted, recorded in the transaction-local settings pgfolio.acting_user and
+-- pgfolio.session_id. Row-level security lets it see only that user's rows, and only while
+-- pgfolio.session_id names a live session of that user: a bug in pgfolio-http that set
+-- pgfolio.acting_user to someone else's id (or any code that runs set_config) reads nothing.
+-- Without an authenticated user it sees no row. It has no INSERT, UPDATE or DELETE on any
+-- table: SECURITY DEFINER functions are the only way to change state.
 -- pgfolio_analyst reads portfolios and holdings of everyone but no personal data (no grant on
 -- users; pgfolio.user_directory shows display names only). pgfolio_admin administers.
 
--- The acting user's id, or NULL when the transaction names none. A malformed setting is an
--- error, never "nobody" silently.
-CREATE FUNCTION acting_user_id() RETURNS uuid
+-- The session authenticate() accepted in this transaction, or NULL. A malformed setting is an
+-- error, never "none" silently.
+CREATE FUNCTION acting_session_id() RETURNS uuid
 LANGUAGE sql STABLE PARALLEL SAFE
-AS $$ SELECT nullif(current_setting('pgfolio.acting_user', true), '')::uuid $$;
+AS $$ SELECT nullif(current_setting('pgfolio.session_id', true), '')::uuid $$;
+
+-- Whether session_id is a live session (not revoked, not expired) of user_id, an active
+-- user. Runs as its caller: for pgfolio_api, row-level security shows the acting user's
+-- sessions only.
+CREATE FUNCTION session_is_live(session_id uuid, user_id uuid) RETURNS boolean
+LANGUAGE sql STABLE
+AS $$
+  SELECT EXISTS (SELECT 1 FROM @extschema@.sessions s JOIN @extschema@.users u ON u.id = s.user_id
+                 WHERE s.id = session_is_live.session_id AND s.user_id = session_is_live.user_id
+                   AND s.revoked_at IS NULL AND s.expires_at > now() AND u.status = 'active')
+$$;
+
+-- The acting user's id: pgfolio.acting_user, but only when pgfolio.session_id names a live
+-- session of that user and the user is active; NULL otherwise (no setting, a revoked or
+-- expired session, another user's session, a suspended or deleted user). A malformed setting
+-- is an error, never "nobody" silently. SECURITY DEFINER: it reads sessions and users past
+-- the row-level security whose policies call it (as the caller it would recurse into them).
+-- Policies call it as `(SELECT acting_user_id())`, an InitPlan evaluated once per statement
+-- rather than once per row.
+CREATE FUNCTION acting_user_id() RETURNS uuid
+LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER SET search_path = @extschema@, pg_temp
+AS $$
+  SELECT u.id
+  FROM (SELECT nullif(current_setting('pgfolio.acting_user', true), '')::uuid AS id) u
+  WHERE session_is_live(acting_session_id(), u.id)
+$$;
 
 GRANT SELECT ON currencies, assets, prices, price_history, fx_rates, fx_rate_history
   TO pgfolio_api, pgfolio_analyst;
@@ -19,6 +48,7 @@ GRANT SELECT ON portfolios, holdings TO pgfolio_api;
 GRANT SELECT ON portfolios, holdings TO pgfolio_analyst;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA @extschema@ TO pgfolio_admin;
 GRANT EXECUTE ON FUNCTION acting_user_id() TO pgfolio_api, pgfolio_analyst, pgfolio_admin;
+GRANT EXECUTE ON FUNCTION acting_session_id(), session_is_live(uuid, uuid) TO pgfolio_api;
 
 -- Authentication data (docs/auth.md). Of users, pgfolio_api and pgfolio_admin read every
 -- column but the credentials: the password hash (offline guessing), the TOTP ciphertexts and
@@ -57,16 +87,16 @@ ALTER TABLE outbox ENABLE ROW LEVEL SECURITY;
 ALTER TABLE audit_logs ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY users_self ON users FOR SELECT TO pgfolio_api
-  USING (id = acting_user_id());
+  USING (id = (SELECT acting_user_id()));
 CREATE POLICY portfolios_owner ON portfolios FOR SELECT TO pgfolio_api
-  USING (owner_id = acting_user_id());
+  USING (owner_id = (SELECT acting_user_id()));
 CREATE POLICY holdings_owner ON holdings FOR SELECT TO pgfolio_api
   USING (EXISTS (SELECT 1 FROM portfolios p
-                 WHERE p.id = holdings.portfolio_id AND p.owner_id = acting_user_id()));
+                 WHERE p.id = holdings.portfolio_id AND p.owner_id = (SELECT acting_user_id())));
 CREATE POLICY sessions_owner ON sessions FOR SELECT TO pgfolio_api
-  USING (user_id = acting_user_id());
+  USING (user_id = (SELECT acting_user_id()));
 CREATE POLICY audit_logs_actor ON audit_logs FOR SELECT TO pgfolio_api
-  USING (actor_id = acting_user_id());
+  USING (actor_id = (SELECT acting_user_id()));
 
 CREATE POLICY portfolios_analyst ON portfolios FOR SELECT TO pgfolio_analyst USING (true);
 CREATE POLICY holdings_analyst ON holdings FOR SELECT TO pgfolio_analyst USING (true);

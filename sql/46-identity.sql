@@ -160,22 +160,6 @@ BEGIN
 END
 $$;
 
--- The session authenticate() accepted in this transaction, or NULL.
-CREATE FUNCTION acting_session_id() RETURNS uuid
-LANGUAGE sql STABLE PARALLEL SAFE
-AS $$ SELECT nullif(current_setting('pgfolio.session_id', true), '')::uuid $$;
-
--- Whether session_id is a live session (not revoked, not expired) of user_id, an active
--- user. Runs as its caller: for pgfolio_api, row-level security shows the acting user's
--- sessions only.
-CREATE FUNCTION session_is_live(session_id uuid, user_id uuid) RETURNS boolean
-LANGUAGE sql STABLE
-AS $$
-  SELECT EXISTS (SELECT 1 FROM @extschema@.sessions s JOIN @extschema@.users u ON u.id = s.user_id
-                 WHERE s.id = session_is_live.session_id AND s.user_id = session_is_live.user_id
-                   AND s.revoked_at IS NULL AND s.expires_at > now() AND u.status = 'active')
-$$;
-
 -- Per request: refuses (UNAUTHORIZED) unless session_id is a live session of user_id (not
 -- revoked, not expired) and the user is active; then makes the user the acting user of this
 -- transaction and returns their role. client ({"ip", "userAgent", "device"}) is kept for the
@@ -205,7 +189,9 @@ $$;
 
 -- The acting user, for the functions that act for one: the user authenticate() accepted in
 -- this transaction, whose session is still live (a logout earlier in the transaction ends it)
--- and who is still active; otherwise UNAUTHORIZED. Locked when for_update.
+-- and who is still active; otherwise UNAUTHORIZED. Locked when for_update. acting_user_id()
+-- (sql/40) checks the session as of the SELECT's snapshot; the check is made again after the
+-- row lock, in a newer snapshot, so a suspension committed while we waited for the lock counts.
 CREATE FUNCTION acting_user(for_update boolean DEFAULT false) RETURNS users
 LANGUAGE plpgsql SET search_path = @extschema@, pg_temp
 AS $$
@@ -318,7 +304,6 @@ BEGIN
 END
 $$;
 
-GRANT EXECUTE ON FUNCTION authenticate(uuid, uuid, jsonb), acting_session_id(),
-  session_is_live(uuid, uuid),
+GRANT EXECUTE ON FUNCTION authenticate(uuid, uuid, jsonb),
   auth_register(text, text, text, jsonb), auth_login_lookup(text),
   auth_login_failed(uuid, jsonb, text) TO pgfolio_api;

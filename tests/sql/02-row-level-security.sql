@@ -1,7 +1,8 @@
 -- Ownership in the database: pgfolio_api reaches only the acting user's rows, none without an
--- acting user; analysts read portfolios but no personal data.
+-- acting user authenticated with a live session (so a bug in pgfolio-http that names another
+-- user leaks nothing); analysts read portfolios but no personal data.
 BEGIN;
-SELECT plan(23);
+SELECT plan(31);
 \ir fixtures.psql
 
 SET LOCAL ROLE pgfolio_api;
@@ -12,7 +13,7 @@ SELECT is((SELECT count(*) FROM pgfolio.holdings), 0::bigint, '... and no holdin
 SELECT throws_ok($$SELECT pgfolio.portfolio_valuation('a1000000-0000-4000-8000-00000000000a')$$,
   'PF404', NULL, '... and cannot value a portfolio');
 
-SELECT set_config('pgfolio.acting_user', 'a0000000-0000-4000-8000-00000000000a', true) \g /dev/null
+SELECT pg_temp.act_as('a0000000-0000-4000-8000-00000000000a') \g /dev/null
 SELECT results_eq($$SELECT id FROM pgfolio.portfolios$$,
   $$VALUES ('a1000000-0000-4000-8000-00000000000a'::uuid)$$,
   'acting as A, pgfolio_api sees exactly A''s portfolio');
@@ -76,6 +77,70 @@ SELECT throws_ok($$SELECT pgfolio.public_portfolio('a1000000-0000-4000-8000-0000
 SELECT throws_ok($$SELECT 1 FROM pgfolio.user_directory$$, '42501', NULL,
   'pgfolio_api has no user directory');
 RESET ROLE;
+
+-- Naming another user by hand reads nothing of theirs (issue 3): row-level security follows
+-- pgfolio.acting_user only when pgfolio.session_id names a live session of that user, who is
+-- active. B gets a live, a revoked and an expired session and an audit row; A a live session.
+INSERT INTO pgfolio.sessions (id, user_id, created_at, expires_at, revoked_at, revoked_reason) VALUES
+  ('b5000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-00000000000b',
+   now(), now() + interval '1 hour', NULL, NULL),
+  ('b5000000-0000-4000-8000-000000000002', 'b0000000-0000-4000-8000-00000000000b',
+   now(), now() + interval '1 hour', now(), 'logout'),
+  ('b5000000-0000-4000-8000-000000000003', 'b0000000-0000-4000-8000-00000000000b',
+   now() - interval '2 hours', now() - interval '1 hour', NULL, NULL),
+  ('a5000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-00000000000a',
+   now(), now() + interval '1 hour', NULL, NULL);
+INSERT INTO pgfolio.audit_logs (actor_id, action, resource_type, resource_id)
+VALUES ('b0000000-0000-4000-8000-00000000000b', 'logout', 'session',
+        'b5000000-0000-4000-8000-000000000001');
+-- What pgfolio_api sees of B after setting both settings by hand: rows per table.
+CREATE FUNCTION pg_temp.b_rows_seen(session_id text) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+  b constant uuid := 'b0000000-0000-4000-8000-00000000000b';
+BEGIN
+  PERFORM set_config('pgfolio.acting_user', b::text, true),
+          set_config('pgfolio.session_id', session_id, true);
+  RETURN jsonb_build_object(
+    'users', (SELECT count(*) FROM pgfolio.users WHERE email IS NOT NULL OR phone IS NOT NULL),
+    'portfolios', (SELECT count(*) FROM pgfolio.portfolios WHERE owner_id = b),
+    'holdings', (SELECT count(*) FROM pgfolio.holdings),
+    'sessions', (SELECT count(*) FROM pgfolio.sessions WHERE user_id = b),
+    'auditLogs', (SELECT count(*) FROM pgfolio.audit_logs WHERE actor_id = b));
+END
+$$;
+\set nothing '''{"users": 0, "portfolios": 0, "holdings": 0, "sessions": 0, "auditLogs": 0}'''
+SET LOCAL ROLE pgfolio_api;
+SELECT is(pg_temp.b_rows_seen('b5000000-0000-4000-8000-000000000001'),
+  '{"users": 1, "portfolios": 2, "holdings": 3, "sessions": 3, "auditLogs": 1}',
+  'with B''s live session, pgfolio_api sees B''s user, portfolios, holdings, sessions and audit row');
+SELECT is(pg_temp.b_rows_seen(''), :nothing,
+  'pgfolio.acting_user set to B by hand, without a session: nothing of B''s');
+SELECT is(pg_temp.b_rows_seen('b5000000-0000-4000-8000-000000000002'), :nothing,
+  '... nor with B''s revoked session');
+SELECT is(pg_temp.b_rows_seen('b5000000-0000-4000-8000-000000000003'), :nothing,
+  '... nor with B''s expired session');
+SELECT is(pg_temp.b_rows_seen('a5000000-0000-4000-8000-000000000001'), :nothing,
+  '... nor with A''s live session');
+SELECT is(pg_temp.b_rows_seen('b0000000-0000-4000-8000-00000000000b'), :nothing,
+  '... nor with B''s user id as the session');
+RESET ROLE;
+UPDATE pgfolio.users SET status = 'suspended' WHERE id = 'b0000000-0000-4000-8000-00000000000b';
+SET LOCAL ROLE pgfolio_api;
+SELECT is(pg_temp.b_rows_seen('b5000000-0000-4000-8000-000000000001'), :nothing,
+  '... nor with B''s live session once B is suspended');
+RESET ROLE;
+UPDATE pgfolio.users SET status = 'active' WHERE id = 'b0000000-0000-4000-8000-00000000000b';
+
+-- Evaluated once per statement, not per row: the policies call acting_user_id() (a session
+-- lookup) as an uncorrelated subquery, which PostgreSQL runs as an InitPlan.
+SELECT is_empty($$SELECT polname FROM pg_policy
+                  WHERE polrelid IN ('pgfolio.users'::regclass, 'pgfolio.portfolios'::regclass,
+                                     'pgfolio.holdings'::regclass, 'pgfolio.sessions'::regclass,
+                                     'pgfolio.audit_logs'::regclass)
+                    AND 'pgfolio_api'::regrole = ANY (polroles)
+                    AND pg_get_expr(polqual, polrelid) !~ '\(\s*SELECT (pgfolio\.)?acting_user_id\(\)'$$,
+  'every pgfolio_api policy calls acting_user_id() as (SELECT acting_user_id())');
 
 SET LOCAL ROLE pgfolio_analyst;
 SELECT ok((SELECT count(*) FROM pgfolio.portfolios) >= 2, 'analysts read every portfolio');

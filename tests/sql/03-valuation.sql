@@ -136,7 +136,7 @@ SELECT is_empty($$SELECT * FROM pgfolio.portfolio_values('{}'::uuid[])$$,
 
 -- Row-level security applies to every form (the functions run as the caller).
 SET LOCAL ROLE pgfolio_api;
-SELECT set_config('pgfolio.acting_user', 'c0000000-0000-4000-8000-00000000000c', true) \g /dev/null
+SELECT pg_temp.act_as('c0000000-0000-4000-8000-00000000000c') \g /dev/null
 SELECT set_eq($$SELECT portfolio_id, base_currency, cash::text, holdings_value::text,
                        total_value::text FROM pgfolio.portfolio_values()$$,
   :'single_valuations',

@@ -37,7 +37,8 @@ SET LOCAL ROLE pgfolio_api;
 SELECT is_empty($$SELECT call, pg_temp.error_of('SELECT ' || call) ->> 'sqlstate' FROM acting_calls
                   WHERE pg_temp.error_of('SELECT ' || call) ->> 'sqlstate' IS DISTINCT FROM 'PF401'$$,
   'without authenticate, every acting-user function is UNAUTHORIZED');
--- An acting user set by hand, without a session: RLS reads follow it, the functions do not.
+-- An acting user set by hand, without a session: no function follows it (nor does row-level
+-- security: tests/sql/02-row-level-security.sql).
 SELECT set_config('pgfolio.acting_user', :a, true) \g /dev/null
 SELECT is_empty($$SELECT call FROM acting_calls
                   WHERE pg_temp.error_of('SELECT ' || call) ->> 'sqlstate' IS DISTINCT FROM 'PF401'$$,
