@@ -42,6 +42,7 @@ check() { # description command...
     record "check: $description" 1 0
   else
     record "check: $description" 0 1
+    tail -15 "$results/checks.log"
   fi
 }
 
@@ -143,8 +144,9 @@ check "META.json version is the control file's" meta_version_matches_control
 
 # --- the newcomer's path ---------------------------------------------------------------------
 say "newcomer path: make run, the printed lines, make stop"
+newcomer_data=/var/tmp/pgfolio-test-newcomer-$((PGFOLIO_PGPORT + 10))
 newcomer_env=(PGFOLIO_PGPORT=$((PGFOLIO_PGPORT + 10)) PGFOLIO_HTTP_PORT=$((PGFOLIO_HTTP_PORT + 10))
-  PGFOLIO_DATA=/var/tmp/pgfolio-test-newcomer-$((PGFOLIO_PGPORT + 10)))
+  PGFOLIO_DATA=$newcomer_data)
 newcomer_run() { env -u PGFOLIO_CORS_ORIGINS "${newcomer_env[@]}" make -s -C "$PGFOLIO_ROOT" "$@"; }
 printed_lines_work() {
   local lines line
@@ -168,6 +170,9 @@ check "the printed curl and psql lines" printed_lines_work
 check "make run a second time" newcomer_run run
 check "make stop" newcomer_run stop
 check "nothing listens after make stop" newcomer_stopped
+# Keep the newcomer's server logs with the reports before their directory goes.
+cp "$newcomer_data.log" "$results/newcomer-postgresql.log" 2>/dev/null
+cp "$newcomer_data.http.log" "$results/newcomer-http.log" 2>/dev/null
 env "${newcomer_env[@]}" "$PGFOLIO_ROOT/scripts/cluster.sh" destroy >/dev/null 2>&1
 
 # --- nothing crashed -------------------------------------------------------------------------
