@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """pgfolio's benchmark driver (run by scripts/bench.sh, which prepares the cluster and data).
 
-In one run, against the same data and server:
+In one run, against the same data and server (--parts valuation,auth; 1–3 are valuation):
   1. checks that each plain-SQL baseline returns exactly what pgfolio returns (batch: every
      portfolio's row, compared as text so that scales count; single: the jsonb document, and
      the numbers of the rows form, for the 50-holding portfolio and a sample of portfolios in
@@ -12,11 +12,19 @@ In one run, against the same data and server:
      portfolio against both statements of bench/single_plain.sql (the same jsonb document; the
      same numbers as rows) with pgbench (prepared statements, one client), alternating, and
      compares p50 and p95;
-and writes bench/RESULTS.md when --results is given. Exits non-zero when a check fails; a
-missed target is reported, not an error (the figures are what they are).
+  4. auth (issue 3): starts two pgfolio-http on the same database with the same settings,
+     the second with the benchmark-only PGFOLIO_BENCHMARK_ONLY_ACT_AS (authentication off);
+     registers a user through the API and times sequential logins (Argon2id), then measures
+     the requests/s of GET /api/v1/profile with a bearer token on the first and without on
+     the second with wrk, alternating, checking that every answer was a 200; stops both;
+and writes bench/RESULTS.md when --results is given (both parts). Exits non-zero when a check
+fails; a missed target is reported, not an error (the figures are what they are).
 """
 import argparse
+import base64
 import datetime
+import http.client
+import json
 import os
 import platform
 import re
@@ -91,15 +99,31 @@ def machine():
     }
 
 
-class Bench:
+class Abort(Exception):
+    """A part of the benchmark cannot go on; what failed was printed."""
+
+
+class Checks:
+    """Checks of a part's preconditions and answers: any failure means no result."""
+
+    def __init__(self):
+        self.failures = []
+
+    def check(self, ok, message):
+        print(("ok      " if ok else "FAILED  ") + message, flush=True)
+        if not ok:
+            self.failures.append(message)
+
+
+class Bench(Checks):
     def __init__(self, dsn, batch_runs, single_seconds, single_rounds):
+        super().__init__()
         self.dsn = dsn
         self.batch_runs = batch_runs
         self.single_seconds = single_seconds
         self.single_rounds = single_rounds
         self.conn = psycopg2.connect(dsn)
         self.conn.autocommit = True
-        self.failures = []
 
     def scalar(self, sql, args=None):
         with self.conn.cursor() as cur:
@@ -110,11 +134,6 @@ class Bench:
         with self.conn.cursor() as cur:
             cur.execute(sql, args)
             return cur.fetchall()
-
-    def check(self, ok, message):
-        print(("ok      " if ok else "FAILED  ") + message, flush=True)
-        if not ok:
-            self.failures.append(message)
 
     # ---- facts about the run ---------------------------------------------------------------
 
@@ -314,8 +333,276 @@ class Bench:
         return result
 
 
+# ---- authentication (issue 3) -----------------------------------------------------------------
+
+WRK = "/usr/bin/wrk"
+AUTH_ROUTE = "/api/v1/profile"  # cheap: one user row, read as the acting user
+# Out of the benchmark's way: the defaults (10 logins per minute per IP, 100 requests per
+# minute per user) would answer most of its requests with 429.
+UNLIMITED_PER_MINUTE = "1000000"
+
+
+class HttpServer:
+    """One pgfolio-http of the benchmark, on 127.0.0.1, logging to a file."""
+
+    def __init__(self, binary, port, env, log_path):
+        self.port, self.log_path = port, log_path
+        with open(log_path, "wb") as log:
+            self.process = subprocess.Popen([binary], env=env, stdin=subprocess.DEVNULL,
+                                            stdout=log, stderr=subprocess.STDOUT)
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                if self.request("GET", "/readyz")[0] == 200:
+                    return
+            except OSError:
+                self.conn.close()
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                print(f"FAILED  pgfolio-http on port {port} did not become ready:\n"
+                      + self.log_tail(), flush=True)
+                raise Abort()
+            time.sleep(0.1)
+
+    def request(self, method, path, body=None, headers=None):
+        """(status, body bytes, seconds) over the server's keep-alive connection."""
+        headers = dict(headers or {})
+        if body is not None:
+            body = json.dumps(body)
+            headers["Content-Type"] = "application/json"
+        start = time.perf_counter()
+        self.conn.request(method, path, body, headers)
+        response = self.conn.getresponse()
+        data = response.read()
+        return response.status, data, time.perf_counter() - start
+
+    def status_counts(self, route, method="GET"):
+        """Requests the server answered on `route`, by status, from its /metrics."""
+        status, data, _ = self.request("GET", "/metrics")
+        if status != 200:
+            raise Abort(f"/metrics of port {self.port} answered {status}")
+        pattern = re.compile(r'^pgfolio_http_requests_total\{route="%s",method="%s",'
+                             r'status="(\d+)"\} (\d+)$' % (re.escape(route), method), re.MULTILINE)
+        return {status: int(n) for status, n in pattern.findall(data.decode())}
+
+    def log_tail(self, lines=20):
+        with open(self.log_path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+
+    def stop(self):
+        """SIGTERM, as make stop does; returns the exit status (0 after a clean drain)."""
+        self.conn.close()
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=35)  # the server drains for at most 30 s
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def jwt_claims(token):
+    """The claims of a JWT, read without checking it (the server checks; this only needs sid)."""
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+class AuthBench(Checks):
+    """Login latency, and the throughput of one authenticated read with and without
+    authentication: two pgfolio-http on the same database with the same settings, the second
+    with PGFOLIO_BENCHMARK_ONLY_ACT_AS (no token check, no authenticate(); docs/http.md)."""
+
+    def __init__(self, args, dsn):
+        super().__init__()
+        self.args, self.dsn = args, dsn
+        # Secrets for these two servers only, made for the run and gone with it.
+        self.secrets = {"PGFOLIO_JWT_SECRET": os.urandom(48).hex(),
+                        "PGFOLIO_TOTP_KEY": base64.b64encode(os.urandom(32)).decode()}
+
+    def start_server(self, port, log_path, act_as=None):
+        # A clean environment: only what is set here, plus Argon2 parameters the caller chose
+        # to measure (the stored hash says which were in effect). Both servers get the same
+        # pool and threads; only the second acts as one user without a token.
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
+               **{k: v for k, v in os.environ.items() if k.startswith("PGFOLIO_ARGON2_")},
+               **self.secrets,
+               "PGFOLIO_DATABASE_URL": self.args.http_database_url,
+               "PGFOLIO_HTTP_ADDRESS": "127.0.0.1",
+               "PGFOLIO_HTTP_PORT": str(port),
+               "PGFOLIO_DB_POOL_SIZE": str(self.args.http_pool),
+               "PGFOLIO_HTTP_THREADS": str(self.args.http_pool + 2),
+               "PGFOLIO_RATE_LOGIN_PER_MINUTE": UNLIMITED_PER_MINUTE,
+               "PGFOLIO_RATE_USER_PER_MINUTE": UNLIMITED_PER_MINUTE}
+        if act_as:
+            env["PGFOLIO_BENCHMARK_ONLY_ACT_AS"] = act_as
+        server = HttpServer(self.args.http_binary, port, env, log_path)
+        self.servers.append(server)
+        return server
+
+    def call(self, server, method, path, expected, body=None, headers=None):
+        """The parsed answer of a request that must have status `expected`."""
+        status, data, _ = server.request(method, path, body, headers)
+        if status != expected:
+            self.check(False, f"auth: {method} {path} answered {status}, not {expected}: "
+                              f"{data[:300]!r}")
+            raise Abort()
+        return json.loads(data) if data else None
+
+    def timed_logins(self, server, email, password, expected_status):
+        """Latencies in ms, ascending, of sequential logins; every answer must have
+        `expected_status`."""
+        latencies, unexpected = [], 0
+        for _ in range(self.args.logins):
+            status, _, seconds = server.request("POST", "/api/v1/auth/login",
+                                                {"email": email, "password": password})
+            latencies.append(seconds * 1000)
+            unexpected += status != expected_status
+        self.check(unexpected == 0, f"auth: {self.args.logins} logins answered {expected_status} "
+                                    f"({unexpected} did not)")
+        return sorted(latencies)
+
+    def argon2_parameters(self, user_id):
+        """The m, t, p the user's stored hash was made with."""
+        conn = psycopg2.connect(self.dsn)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(r"SELECT substring(password_hash from '^\$argon2id\$v=19\$([^$]+)\$') "
+                            "FROM pgfolio.users WHERE id = %s", (user_id,))
+                return cur.fetchone()[0]
+        finally:
+            conn.close()
+
+    def wrk(self, server, authorization, seconds):
+        """One wrk run against AUTH_ROUTE: wrk's counts and the server's, and the errors."""
+        before = server.status_counts(AUTH_ROUTE)
+        env = dict(os.environ, PGFOLIO_BENCH_AUTHORIZATION=authorization or "")
+        out = subprocess.run(
+            [WRK, "-t", str(self.args.wrk_threads), "-c", str(self.args.http_connections),
+             "-d", f"{seconds}s", "--timeout", "5s", "-s", os.path.join(BENCH, "wrk_summary.lua"),
+             f"http://127.0.0.1:{server.port}{AUTH_ROUTE}"],
+            env=env, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
+        run = json.loads(re.search(r"^WRK_SUMMARY (.*)$", out, re.MULTILINE).group(1))
+        after = server.status_counts(AUTH_ROUTE)
+        answered = {s: n - before.get(s, 0) for s, n in after.items()}
+        run["server_200"] = answered.pop("200", 0)
+        run["server_other"] = {s: n for s, n in answered.items() if n}
+        # A result only if every response was a 200: no socket error or timeout, nothing but
+        # 200 at the server (wrk's own count is of non-2xx only), and at least as many 200s
+        # there as wrk counted responses (requests in flight when wrk stops are answered but
+        # not counted, so the server may have more).
+        run["errors"] = (sum(run[k] for k in ("connect", "read", "write", "timeout"))
+                         + max(run["status"], sum(run["server_other"].values()))
+                         + max(0, run["requests"] - run["server_200"]
+                               - sum(run["server_other"].values())))
+        run["rps"] = run["requests"] / (run["duration_us"] / 1e6)
+        return run
+
+    def run(self):
+        """The figures, or None after a failed check (printed)."""
+        self.servers = []
+        logs = tempfile.mkdtemp(prefix="pgfolio-bench-http-")
+        try:
+            return self.measure(logs)
+        except Abort as abort:
+            if str(abort):
+                self.check(False, f"auth: {abort}")
+            return None
+        finally:
+            for server in self.servers:
+                code = server.stop()
+                self.check(code == 0, f"auth: pgfolio-http on port {server.port} stopped with "
+                                      f"status {code}")
+                if code != 0 or self.failures:
+                    print(f"---- tail of its log\n{server.log_tail()}", flush=True)
+            shutil.rmtree(logs, ignore_errors=True)
+
+    def measure(self, logs):
+        args = self.args
+        auth = self.start_server(args.http_ports[0], os.path.join(logs, "auth.log"))
+        email = f"bench-{os.urandom(6).hex()}@example.com"
+        password = base64.urlsafe_b64encode(os.urandom(18)).decode()
+        user_id = self.call(auth, "POST", "/api/v1/auth/register", 201,
+                            {"email": email, "password": password,
+                             "displayName": "Benchmark"})["user"]["id"]
+
+        # Login latency: a warm-up (not counted), sequential logins with the right password;
+        # then the two refusals that must take the same time: a wrong password, and an
+        # unknown email (verified against the dummy hash).
+        for _ in range(3):
+            self.call(auth, "POST", "/api/v1/auth/login", 200,
+                      {"email": email, "password": password})
+        login_ms = self.timed_logins(auth, email, password, 200)
+        wrong_ms = self.timed_logins(auth, email, password[::-1] + "x", 401)
+        unknown = f"nobody-{os.urandom(6).hex()}@example.com"
+        unknown_ms = self.timed_logins(auth, unknown, password, 401)
+
+        token = self.call(auth, "POST", "/api/v1/auth/login", 200,
+                          {"email": email, "password": password})["accessToken"]
+        bearer = f"Bearer {token}"
+        act_as = f"{user_id},{jwt_claims(token)['sid']}"
+        noauth = self.start_server(args.http_ports[1], os.path.join(logs, "noauth.log"), act_as)
+        # The two sides serve the same user's profile; only the first needs the token.
+        with_token = self.call(auth, "GET", AUTH_ROUTE, 200, headers={"Authorization": bearer})
+        self.call(auth, "GET", AUTH_ROUTE, 401)
+        unchecked = self.call(noauth, "GET", AUTH_ROUTE, 200)
+        self.check(with_token["id"] == user_id and with_token == unchecked,
+                   f"auth: {AUTH_ROUTE} answers the same profile on both servers")
+
+        sides = {"auth": (auth, bearer), "noauth": (noauth, None)}
+        for name, side in sides.items():  # warm-up, not counted
+            warm = self.wrk(*side, 2)
+            self.check(warm["errors"] == 0, f"auth: warm-up of {name}: {warm['errors']} errors")
+        rounds = {name: [] for name in sides}
+        for run in range(args.http_rounds):
+            order = list(sides) if run % 2 == 0 else list(reversed(sides))
+            for name in order:
+                rounds[name].append(self.wrk(*sides[name], args.http_seconds))
+            print(f"auth round {run + 1}/{args.http_rounds}: " + ", ".join(
+                f"{n} {rounds[n][-1]['rps']:.0f} req/s ({rounds[n][-1]['errors']} errors)"
+                for n in sides), flush=True)
+        throughput = {}
+        for name, runs in rounds.items():
+            errors = sum(r["errors"] for r in runs)
+            self.check(errors == 0, f"auth: {name}: every response a 200 ({errors} errors; "
+                                    f"other statuses {[r['server_other'] for r in runs]})")
+            requests = sum(r["requests"] for r in runs)
+            throughput[name] = {
+                "rounds_rps": [r["rps"] for r in runs],
+                "requests": requests,
+                "rps": requests / (sum(r["duration_us"] for r in runs) / 1e6),
+                "latency_mean_ms": sum(r["latency_mean_us"] * r["requests"] for r in runs)
+                / requests / 1000,
+                "latency_p99_ms": statistics.median(r["latency_p99_us"] for r in runs) / 1000,
+            }
+        if self.failures:
+            raise Abort()
+        ratio = throughput["auth"]["rps"] / throughput["noauth"]["rps"]
+        # Each round's own cost: how much the shared machine moved the figure.
+        round_costs = [1 - a["rps"] / n["rps"] for a, n in zip(rounds["auth"], rounds["noauth"])]
+        spread = lambda ms: {"p50": percentile(ms, 50), "p95": percentile(ms, 95),
+                             "mean": statistics.fmean(ms)}
+        return {
+            "argon2": self.argon2_parameters(user_id),
+            "logins": args.logins, "login_ms": spread(login_ms), "wrong_ms": spread(wrong_ms),
+            "unknown_ms": spread(unknown_ms),
+            "throughput": throughput, "ratio": ratio, "cost": 1 - ratio,
+            "round_costs": round_costs,
+            "rounds": args.http_rounds, "seconds": args.http_seconds,
+            "connections": args.http_connections, "wrk_threads": args.wrk_threads,
+            "pool": args.http_pool,
+        }
+
 def verdict(ratio):
     return "met" if ratio <= 1.0 else "**missed**"
+
+
+AUTH_COST_TARGET = 0.20  # issue 3: authentication costs under 20 % of the endpoint's throughput
+
+
+def auth_verdict(cost):
+    return "met" if cost < AUTH_COST_TARGET else "**missed**"
 
 
 def ratios(info):
@@ -338,6 +625,9 @@ def write_results(path, command, info):
     text = f"""# Benchmark results
 
 Written by `{command}` (scripts/bench.sh → bench/bench.py) on {info["date"]}; rerun it to refresh.
+One run measures both parts on the same machine: valuation (issue 2, below) and
+[authentication (issue 3)](#authentication-issue-3).
+
 Targets (issue 2): batch valuation at least as fast as the best plain SQL computing the same
 totals, and single-portfolio valuation no slower than plain SQL computing the same numbers
 (time ratio pgfolio / plain ≤ 1.0).
@@ -408,10 +698,118 @@ Both sides are checked to give identical answers before anything is timed:
 ## Notes
 
 {info["notes"]}
-"""
+{auth_section(info)}"""
     with open(path, "w") as f:
         f.write(text)
     print(f"wrote {path}")
+
+
+def auth_section(info):
+    a, m = info["auth"], info["machine"]
+    t = a["throughput"]
+    login_row = lambda label, ms: (f"| {label} | {ms['p50']:.1f} ms | {ms['p95']:.1f} ms | "
+                                   f"{ms['mean']:.1f} ms |")
+    memory, iterations, parallelism = (int(v.split("=")[1]) for v in a["argon2"].split(","))
+    rounds = lambda side: ", ".join(f"{r:.0f}" for r in t[side]["rounds_rps"])
+    return f"""
+## Authentication (issue 3)
+
+Same run as above ({info["date"]}, `{info["command"]}`), same machine ({m["cpu"]},
+{m["cores"]} cores, {m["ram"]}; load average at the end {m["load"]}) and cluster. Target
+(issue 3): authentication costs under 20 % of a cheap authenticated endpoint's throughput,
+where cost = 1 − (requests/s with authentication) / (requests/s without).
+
+| `GET {AUTH_ROUTE}`, {a["rounds"]} alternating rounds of {a["seconds"]} s per side | with authentication | without | ratio | cost | target < 20 % |
+|---|---:|---:|---:|---:|---|
+| requests/s | {t["auth"]["rps"]:.0f} | {t["noauth"]["rps"]:.0f} | {a["ratio"]:.3f} | {a["cost"] * 100:.1f} % | {auth_verdict(a["cost"])} |
+| mean latency | {t["auth"]["latency_mean_ms"]:.2f} ms | {t["noauth"]["latency_mean_ms"]:.2f} ms | | | |
+| p99 latency (median of the rounds) | {t["auth"]["latency_p99_ms"]:.2f} ms | {t["noauth"]["latency_p99_ms"]:.2f} ms | | | |
+| requests, all answered 200 | {t["auth"]["requests"]} | {t["noauth"]["requests"]} | | | |
+
+| `POST /api/v1/auth/login`, {a["logins"]} sequential calls | p50 | p95 | mean |
+|---|---:|---:|---:|
+{login_row("right password: 200 and tokens", a["login_ms"])}
+{login_row("wrong password: 401", a["wrong_ms"])}
+{login_row("unknown email, checked against the dummy hash: the same 401", a["unknown_ms"])}
+
+Argon2id parameters in effect, read from the stored hash: m = {memory} KiB
+({memory / 1024:g} MiB), t = {iterations}, p = {parallelism}.
+
+### How it is measured
+
+- Two `build/pgfolio-http` of this checkout on the cluster above, connecting as
+  `pgfolio_http` (member of `pgfolio_api`, so row-level security applies), each with
+  {a["pool"]} pooled connections and {a["pool"] + 2} threads, secrets made for the run, and
+  rate limits raised to {int(UNLIMITED_PER_MINUTE):,} a minute so that no answer is a 429:
+  - *with authentication*: `Authorization: Bearer <access token>` (HS512 JWT from a login).
+    pgfolio-http verifies the token (algorithm, signature, every claim); in the request's
+    transaction `pgfolio.authenticate(user, session, client)` checks that the session is
+    live and the user active and sets the acting user; then `profile_get()`.
+  - *without*: the same binary with `PGFOLIO_BENCHMARK_ONLY_ACT_AS=<user>,<session>` (the
+    same user and session), no header: no token check, and one prepared `set_config` of the
+    acting user and session instead of `authenticate`; then the same `profile_get()`.
+    Both answers were checked to be the same profile before timing.
+- The user is registered through the API. A login is a lookup transaction, one Argon2id
+  verification in pgfolio-http, then a transaction that starts the session (or records
+  the failure); timed at the client over one keep-alive connection after 3 warm-up logins.
+  The two refusals should take the same time (the issue's timing rule); a successful login
+  does a little more SQL (session, refresh token, audit row).
+- Throughput: wrk ({a["wrk_threads"]} threads, {a["connections"]} keep-alive connections)
+  over 127.0.0.1, a 2 s warm-up per side, then the rounds, alternating which side goes
+  first. Every response is checked: wrk's socket errors, timeouts and non-2xx count, and the
+  server's own count by status (`/metrics`) before and after each round; a round with
+  anything but 200 fails the run. Requests/s per round:
+  - with authentication: {rounds("auth")}
+  - without: {rounds("noauth")}
+  - the cost within each round: {", ".join(f"{c * 100:.1f} %" for c in a["round_costs"])}
+- wrk, pgfolio-http and PostgreSQL share the machine's {m["cores"]} cores, so these are
+  figures of the whole stack on one machine, not of pgfolio-http alone.
+
+### Notes
+
+{AUTH_NOTES}"""
+
+
+AUTH_NOTES = """\
+- The target sits at the edge on this machine: the runs of this part made while building it
+  (2026-11-22, the code as it is) gave costs from 14.7 to 22.2 %, most of them 17–20 %, the
+  spread coming from other work on the shared 2 cores (see each round's cost above). Authentication costs about a fifth of this endpoint's throughput;
+  the change proposed below takes that to about an eighth.
+- Both sides pay for `profile_get()`'s own check: it acts through `acting_user()`, which
+  requires the session named by `pgfolio.session_id` to be live. What differs is only the
+  token check in pgfolio-http and `authenticate()` in place of two `set_config` calls.
+- Where authentication's cost goes (profiled on this machine on 2026-11-22, before this
+  run: CPU time per request of each process while wrk ran one side, perf over the whole
+  stack, and pgbench on each side's transaction, one client, prepared): with authentication
+  a request took ~50 µs more CPU in pgfolio-http (base64url, HMAC-SHA512 and the claims'
+  JSON, the `client` object, a request ~450 bytes longer) and ~200–240 µs more in
+  PostgreSQL. The transaction `BEGIN; SET LOCAL statement_timeout; SELECT authenticate(…);
+  COMMIT` took 0.30–0.37 ms against 0.12–0.14 ms with the two `set_config` calls;
+  `profile_get()` itself ~0.68 ms.
+- Most of `authenticate()`'s time is `session_is_live(session, user)`, a `LANGUAGE sql`
+  function whose body is an `EXISTS` sub-select. PostgreSQL inlines a scalar SQL function
+  only when its body has no sub-select, so each call goes through `fmgr_sql`, which in
+  PostgreSQL 15 parses, analyses and plans the body again every time (`base_yyparse` and
+  the planner show in the profile): ~0.16 ms a call against 0.03 ms for `SELECT 1`. An
+  authenticated request calls it twice (`authenticate()`, then `acting_user()`), the other
+  side once.
+- Tried on the benchmark's throwaway cluster only, not in the extension: the same body as
+  `LANGUAGE plpgsql` (PL/pgSQL keeps the plan per backend; still security invoker, so
+  row-level security still applies) brought the `authenticate()` transaction to 0.19 ms,
+  and four alternating 5 s rounds to 1731 requests/s with authentication against 1984
+  without (cost ~13 %, both sides ~10–20 % faster, since `acting_user()` uses it too).
+  That change belongs in sql/46-identity.sql. `profile_json()` is parsed per call for the
+  same kind of reason (its `SET search_path` prevents inlining); that is the endpoint's
+  cost on both sides, and making the endpoint cheaper would make authentication's share
+  larger, not smaller.
+- What is left of `authenticate()` is a `SECURITY DEFINER` PL/pgSQL call with `SET
+  search_path` (a configuration save and restore per call), the users lookup and three
+  `set_config` calls; in pgfolio-http the token check is a few tens of microseconds.
+- Login: the SQL around the Argon2id verification is two short transactions (well under a
+  millisecond each; a few tenths more when the session is started), so a login's latency is
+  essentially one Argon2id verification at the parameters above on one core of this
+  machine.
+"""
 
 
 NOTES = """\
@@ -445,35 +843,70 @@ NOTES = """\
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dsn", required=True)
+    parser.add_argument("--dsn", required=True, help="libpq DSN of the cluster, as superuser")
     parser.add_argument("--command", default="make bench", help="how the run was started")
-    parser.add_argument("--results", help="write the results to this Markdown file")
+    parser.add_argument("--results", help="write the results to this Markdown file "
+                                          "(needs both parts)")
+    parser.add_argument("--parts", default="valuation,auth",
+                        help="comma-separated parts to run: valuation (issue 2), auth (issue 3)")
     parser.add_argument("--batch-runs", type=int, default=7)
     parser.add_argument("--single-seconds", type=int, default=5)
     parser.add_argument("--single-rounds", type=int, default=4)
+    parser.add_argument("--http-binary", help="pgfolio-http to run (auth part)")
+    parser.add_argument("--http-database-url", help="the database URL the servers use")
+    parser.add_argument("--http-ports", type=lambda v: [int(p) for p in v.split(",")],
+                        help="two free ports: the server with authentication, the one without")
+    parser.add_argument("--http-pool", type=int, default=8, help="pooled connections per server")
+    parser.add_argument("--http-connections", type=int, default=8, help="wrk's connections")
+    parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument("--http-seconds", type=int, default=3)
+    parser.add_argument("--http-rounds", type=int, default=8)
+    parser.add_argument("--logins", type=int, default=50)
     args = parser.parse_args()
+    parts = args.parts.split(",")
+    if not set(parts) <= {"valuation", "auth"}:
+        parser.error("--parts: valuation and/or auth")
+    if args.results and set(parts) != {"valuation", "auth"}:
+        parser.error("--results rewrites the whole file: run both parts")
+    if "auth" in parts and not (args.http_binary and args.http_database_url and args.http_ports
+                                and len(args.http_ports) == 2):
+        parser.error("the auth part needs --http-binary, --http-database-url, --http-ports A,B")
 
-    bench = Bench(args.dsn, args.batch_runs, args.single_seconds, args.single_rounds)
-    info = {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "server_version": bench.scalar("SELECT version()"),
-        "sizes": bench.data_sizes(),
-        "single_seconds": args.single_seconds,
-        "single_rounds": args.single_rounds,
-        "notes": NOTES,
-    }
-    info["batch_checked"] = bench.verify_batch()
-    info["half_up_differences"] = bench.half_up_differences
-    info["single_checked"] = bench.verify_single()
-    if bench.failures:
-        print("the baselines do not compute what pgfolio computes; nothing timed", file=sys.stderr)
-        return 1
-    info["batch"] = bench.time_batch()
-    info["single"] = bench.time_single()
+    info = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    if "valuation" in parts:
+        bench = Bench(args.dsn, args.batch_runs, args.single_seconds, args.single_rounds)
+        info.update({
+            "server_version": bench.scalar("SELECT version()"),
+            "sizes": bench.data_sizes(),
+            "single_seconds": args.single_seconds,
+            "single_rounds": args.single_rounds,
+            "notes": NOTES,
+        })
+        info["batch_checked"] = bench.verify_batch()
+        info["half_up_differences"] = bench.half_up_differences
+        info["single_checked"] = bench.verify_single()
+        if bench.failures:
+            print("the baselines do not compute what pgfolio computes; nothing timed",
+                  file=sys.stderr)
+            return 1
+        info["batch"] = bench.time_batch()
+        info["single"] = bench.time_single()
+        for name, ratio in ratios(info).items():
+            print(f"ratio {name}: {ratio:.2f} ({verdict(ratio).strip('*')})")
+    if "auth" in parts:
+        auth = AuthBench(args, args.dsn).run()
+        if auth is None:
+            print("the authentication benchmark failed (see above); no result", file=sys.stderr)
+            return 1
+        info["auth"] = auth
+        login, t = auth["login_ms"], auth["throughput"]
+        print(f"login: p50 {login['p50']:.1f} ms, p95 {login['p95']:.1f} ms (Argon2id "
+              f"{auth['argon2']})")
+        print(f"{AUTH_ROUTE}: {t['auth']['rps']:.0f} req/s with authentication, "
+              f"{t['noauth']['rps']:.0f} without: ratio {auth['ratio']:.3f}, cost "
+              f"{auth['cost'] * 100:.1f} % ({auth_verdict(auth['cost']).strip('*')})")
     info["machine"] = machine()
-
-    for name, ratio in ratios(info).items():
-        print(f"ratio {name}: {ratio:.2f} ({verdict(ratio).strip('*')})")
+    info["command"] = args.command
     if args.results:
         write_results(args.results, args.command, info)
     return 0
