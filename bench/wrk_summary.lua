@@ -11,7 +11,6 @@ done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
     'WRK_SUMMARY {"requests":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,' ..
-    '"status":%d,"timeout":%d,"latency_mean_us":%.1f,"latency_p50_us":%d,"latency_p99_us":%d}\n',
-    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
-    latency.mean, latency:percentile(50), latency:percentile(99)))
+    '"status":%d,"timeout":%d}\n',
+    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout))
 end
