@@ -19,12 +19,17 @@ AS $$ SELECT nullif(current_setting('pgfolio.session_id', true), '')::uuid $$;
 -- Whether session_id is a live session (not revoked, not expired) of user_id, an active
 -- user. Runs as its caller: for pgfolio_api, row-level security shows the acting user's
 -- sessions only.
+-- PL/pgSQL rather than SQL: a SQL function with a sub-select is never inlined, and then
+-- PostgreSQL 15 parses and plans its body on every call (~0.16 ms, twice per authenticated
+-- request); PL/pgSQL keeps the plan for the connection (bench/RESULTS.md, authentication).
 CREATE FUNCTION session_is_live(session_id uuid, user_id uuid) RETURNS boolean
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 AS $$
-  SELECT EXISTS (SELECT 1 FROM @extschema@.sessions s JOIN @extschema@.users u ON u.id = s.user_id
+BEGIN
+  RETURN EXISTS (SELECT 1 FROM @extschema@.sessions s JOIN @extschema@.users u ON u.id = s.user_id
                  WHERE s.id = session_is_live.session_id AND s.user_id = session_is_live.user_id
-                   AND s.revoked_at IS NULL AND s.expires_at > now() AND u.status = 'active')
+                   AND s.revoked_at IS NULL AND s.expires_at > now() AND u.status = 'active');
+END
 $$;
 
 -- The acting user's id: pgfolio.acting_user, but only when pgfolio.session_id names a live
