@@ -784,19 +784,13 @@ AUTH_NOTES = """\
   PostgreSQL. The transaction `BEGIN; SET LOCAL statement_timeout; SELECT authenticate(…);
   COMMIT` took 0.30–0.37 ms against 0.12–0.14 ms with the two `set_config` calls;
   `profile_get()` itself ~0.68 ms.
-- Most of `authenticate()`'s time is `session_is_live(session, user)`, a `LANGUAGE sql`
-  function whose body is an `EXISTS` sub-select. PostgreSQL inlines a scalar SQL function
-  only when its body has no sub-select, so each call goes through `fmgr_sql`, which in
-  PostgreSQL 15 parses, analyses and plans the body again every time (`base_yyparse` and
-  the planner show in the profile): ~0.16 ms a call against 0.03 ms for `SELECT 1`. An
-  authenticated request calls it twice (`authenticate()`, then `acting_user()`), the other
-  side once.
-- Tried on the benchmark's throwaway cluster only, not in the extension: the same body as
-  `LANGUAGE plpgsql` (PL/pgSQL keeps the plan per backend; still security invoker, so
-  row-level security still applies) brought the `authenticate()` transaction to 0.19 ms,
-  and four alternating 5 s rounds to 1731 requests/s with authentication against 1984
-  without (cost ~13 %, both sides ~10–20 % faster, since `acting_user()` uses it too).
-  That change belongs in sql/46-identity.sql. `profile_json()` is parsed per call for the
+- The profile above was taken while `session_is_live(session, user)` was a `LANGUAGE sql`
+  function whose body is an `EXISTS` sub-select: PostgreSQL inlines a scalar SQL function
+  only when its body has no sub-select, so each call went through `fmgr_sql`, which in
+  PostgreSQL 15 parses and plans the body again every time (~0.16 ms a call; an
+  authenticated request makes two, the other side one). It is PL/pgSQL now
+  (sql/40-security.sql), which keeps the plan per connection: this run's figures are with
+  that change, and both sides got ~50 % faster. `profile_json()` is parsed per call for the
   same kind of reason (its `SET search_path` prevents inlining); that is the endpoint's
   cost on both sides, and making the endpoint cheaper would make authentication's share
   larger, not smaller.

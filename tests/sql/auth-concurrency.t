@@ -19,18 +19,7 @@ user=c0c00000-0000-4000-8000-$(printf '%012d' "$run")
 email=concurrency-$run@test.example
 work=$(mktemp -d)
 
-tests=0
-failed=0
-ok() { # condition-status description
-  tests=$((tests + 1))
-  if [ "$1" -eq 0 ]; then echo "ok $tests - $2"; else echo "not ok $tests - $2"; failed=$((failed + 1)); fi
-}
-is() { # have want description
-  if [ "$1" = "$2" ]; then ok 0 "$3"; else
-    ok 1 "$3"
-    printf '# have: %s\n# want: %s\n' "${1:0:500}" "${2:0:500}"
-  fi
-}
+source "$(dirname "$0")/tap.sh"
 sql() { psql "${conn[@]}" -c "$1" 2>&1; }
 
 cleanup() {
@@ -146,5 +135,4 @@ is "$(sql "SELECT totp_last_step FROM pgfolio.users WHERE id = '$user'")" "$step
 # would end the script before the plan line.
 printf '\\q\n' >&"${ONE[1]}"
 wait "$one_pid" 2>/dev/null
-echo "1..$tests"
-[ "$failed" -eq 0 ]
+tap_done

@@ -25,19 +25,7 @@ conn=(-X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres)
 # extension script). Named to be recognised; removed at the end.
 extra_currency=XDUMP
 
-tests=0
-failed=0
-ok() { # condition-status description
-  tests=$((tests + 1))
-  if [ "$1" -eq 0 ]; then echo "ok $tests - $2"; else echo "not ok $tests - $2"; failed=$((failed + 1)); fi
-}
-is() { # have want description
-  if [ "$1" = "$2" ]; then ok 0 "$3"; else
-    ok 1 "$3"
-    printf '# have: %s\n# want: %s\n' "${1:0:500}" "${2:0:500}"
-  fi
-}
-diag() { sed 's/^/# /'; }
+source "$(dirname "$0")/tap.sh"
 
 cleanup() {
   [ -n "${SRC_PID:-}" ] && kill "$SRC_PID" 2>/dev/null
@@ -143,5 +131,4 @@ is "$(restored_sql "SELECT count(*) FROM pg_extension WHERE extname = 'pgfolio'"
 
 src "COMMIT;" >/dev/null
 # The plan comes last: one test per registered table.
-echo "1..$tests"
-[ "$failed" -eq 0 ]
+tap_done
