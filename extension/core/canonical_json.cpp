@@ -1,0 +1,262 @@
+#include "canonical_json.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "error.hpp"
+
+namespace pgfolio {
+
+namespace {
+
+using nlohmann::json;
+
+[[noreturn]] void refuse(const std::string& why) {
+  throw Error(ErrorCode::VALIDATION_ERROR, "not canonicalisable JSON (RFC 8785): " + why);
+}
+
+// Decodes UTF-8 strictly (no overlong forms, no surrogates, nothing above U+10FFFF) into
+// UTF-16 code units, the order RFC 8785 §3.2.3 sorts member names by. A string that fails
+// here is not I-JSON, so the same check guards string values too.
+std::u16string utf16_of(const std::string& text) {
+  std::u16string units;
+  units.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    uint32_t code = 0;
+    size_t length = 0;
+    uint32_t minimum = 0;
+    if (lead < 0x80) {
+      code = lead, length = 1, minimum = 0;
+    } else if ((lead & 0xE0) == 0xC0) {
+      code = lead & 0x1F, length = 2, minimum = 0x80;
+    } else if ((lead & 0xF0) == 0xE0) {
+      code = lead & 0x0F, length = 3, minimum = 0x800;
+    } else if ((lead & 0xF8) == 0xF0) {
+      code = lead & 0x07, length = 4, minimum = 0x10000;
+    } else {
+      refuse("invalid UTF-8");
+    }
+    if (i + length > text.size()) refuse("invalid UTF-8");
+    for (size_t j = 1; j < length; ++j) {
+      const auto next = static_cast<unsigned char>(text[i + j]);
+      if ((next & 0xC0) != 0x80) refuse("invalid UTF-8");
+      code = (code << 6) | (next & 0x3F);
+    }
+    if (code < minimum || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) {
+      refuse("invalid UTF-8");
+    }
+    if (code < 0x10000) {
+      units.push_back(static_cast<char16_t>(code));
+    } else {
+      code -= 0x10000;
+      units.push_back(static_cast<char16_t>(0xD800 + (code >> 10)));
+      units.push_back(static_cast<char16_t>(0xDC00 + (code & 0x3FF)));
+    }
+    i += length;
+  }
+  return units;
+}
+
+// RFC 8785 §3.2.2.2: the short escapes where JSON has one, \u00xx in lower-case hex for the
+// other controls, and every other character (including '/', DEL and non-ASCII) as itself.
+void write_string(const std::string& text, std::string& out) {
+  utf16_of(text);  // validation only
+  static const char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (const char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += "\\u00";
+          out.push_back(kHex[(c >> 4) & 0xF]);
+          out.push_back(kHex[c & 0xF]);
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+void write_value(const json& value, std::string& out) {
+  switch (value.type()) {
+    case json::value_t::null:
+      out += "null";
+      return;
+    case json::value_t::boolean:
+      out += value.get<bool>() ? "true" : "false";
+      return;
+    // RFC 8785 §3.2.2.3 knows only doubles: integers are converted (and may round) too.
+    case json::value_t::number_integer:
+      out += ecmascript_number(static_cast<double>(value.get<int64_t>()));
+      return;
+    case json::value_t::number_unsigned:
+      out += ecmascript_number(static_cast<double>(value.get<uint64_t>()));
+      return;
+    case json::value_t::number_float:
+      out += ecmascript_number(value.get<double>());
+      return;
+    case json::value_t::string:
+      write_string(value.get_ref<const std::string&>(), out);
+      return;
+    case json::value_t::array: {
+      out.push_back('[');
+      bool first = true;
+      for (const auto& element : value) {
+        if (!first) out.push_back(',');
+        first = false;
+        write_value(element, out);
+      }
+      out.push_back(']');
+      return;
+    }
+    case json::value_t::object: {
+      // nlohmann keeps members in UTF-8 byte order, which differs from UTF-16 order for
+      // characters above U+FFFF against U+E000..U+FFFF, so sort afresh.
+      std::vector<std::pair<std::u16string, json::const_iterator>> members;
+      members.reserve(value.size());
+      for (auto it = value.cbegin(); it != value.cend(); ++it) {
+        members.emplace_back(utf16_of(it.key()), it);
+      }
+      std::sort(members.begin(), members.end(),
+                [](const auto& a, const auto& b) { return a.first < b.first; });
+      out.push_back('{');
+      bool first = true;
+      for (const auto& member : members) {
+        if (!first) out.push_back(',');
+        first = false;
+        write_string(member.second.key(), out);
+        out.push_back(':');
+        write_value(member.second.value(), out);
+      }
+      out.push_back('}');
+      return;
+    }
+    case json::value_t::binary:
+      refuse("binary values have no JSON form");
+    case json::value_t::discarded:
+      refuse("discarded value");
+  }
+  refuse("unknown value type");
+}
+
+}  // namespace
+
+std::string ecmascript_number(double value) {
+  if (!std::isfinite(value)) refuse("NaN and infinities are not JSON numbers");
+  if (value == 0) return "0";  // both zeros: ECMAScript writes -0 as "0"
+  std::string out;
+  if (value < 0) {
+    out.push_back('-');
+    value = -value;
+  }
+  // to_chars without a precision gives the fewest digits that round-trip and, among those, the
+  // ones nearest the value: the s and k that ECMA-262 Number::toString asks for. Only the
+  // layout below is ECMAScript's own.
+  char buffer[64];
+  const auto result =
+      std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::scientific);
+  const std::string_view text(buffer, static_cast<size_t>(result.ptr - buffer));
+  const size_t e_at = text.find('e');
+  std::string digits;  // s, k = digits.size()
+  for (const char c : text.substr(0, e_at)) {
+    if (c != '.') digits.push_back(c);
+  }
+  int exponent = 0;  // value = d.ddd × 10^exponent, so ECMAScript's n = exponent + 1
+  std::from_chars(text.data() + e_at + 1 + (text[e_at + 1] == '+'), text.data() + text.size(),
+                  exponent);
+  const int k = static_cast<int>(digits.size());
+  const int n = exponent + 1;
+  if (k <= n && n <= 21) {
+    out += digits;
+    out.append(static_cast<size_t>(n - k), '0');
+  } else if (0 < n && n <= 21) {
+    out.append(digits, 0, static_cast<size_t>(n));
+    out.push_back('.');
+    out.append(digits, static_cast<size_t>(n), std::string::npos);
+  } else if (-6 < n && n <= 0) {
+    out += "0.";
+    out.append(static_cast<size_t>(-n), '0');
+    out += digits;
+  } else {
+    out.push_back(digits[0]);
+    if (k > 1) {
+      out.push_back('.');
+      out.append(digits, 1, std::string::npos);
+    }
+    out.push_back('e');
+    out.push_back(n - 1 < 0 ? '-' : '+');
+    out += std::to_string(std::abs(n - 1));
+  }
+  return out;
+}
+
+std::string canonical_json(const json& value) {
+  std::string out;
+  write_value(value, out);
+  return out;
+}
+
+std::string canonical_json_text(std::string_view json_text) {
+  // A parsed object has already lost its duplicate names (the last one wins), so they are
+  // caught while parsing: one set of seen names per object being read.
+  std::vector<std::set<std::string>> open_objects;
+  const json::parser_callback_t watch_names = [&open_objects](int, json::parse_event_t event,
+                                                              json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+        open_objects.emplace_back();
+        break;
+      case json::parse_event_t::object_end:
+        open_objects.pop_back();
+        break;
+      case json::parse_event_t::key:
+        if (!open_objects.back().insert(parsed.get<std::string>()).second) {
+          refuse("duplicate member name");
+        }
+        break;
+      default:
+        break;
+    }
+    return true;
+  };
+  json value;
+  try {
+    value = json::parse(json_text.begin(), json_text.end(), watch_names);
+  } catch (const json::exception& e) {
+    refuse(e.what());
+  }
+  return canonical_json(value);
+}
+
+}  // namespace pgfolio

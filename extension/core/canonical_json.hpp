@@ -1,0 +1,34 @@
+// RFC 8785 JSON Canonicalization Scheme (JCS): the one byte form of a JSON value that the
+// ledger hashes, so that any third party holding the same value derives the same bytes.
+//
+// The rules, all from RFC 8785 §3: the input must be I-JSON (RFC 7493: valid UTF-8, no
+// duplicate member names, numbers that fit an IEEE-754 double); no whitespace; object members
+// sorted by their names' UTF-16 code units, recursively, arrays kept in order; strings escaped
+// as ECMAScript's JSON.stringify does (§3.2.2.2); numbers written as ECMAScript's
+// Number.prototype.toString writes the double they denote (§3.2.2.3). Every number is a double
+// here, integers included, so 9007199254740993 becomes 9007199254740992: that loss is why
+// money and quantities travel as decimal strings.
+//
+// Anything that is not I-JSON is refused with Error(VALIDATION_ERROR) rather than guessed at.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace pgfolio {
+
+// Canonical form of an already-built value. Throws on strings or names that are not valid
+// UTF-8 and on non-finite numbers (a nlohmann::json can hold both; JSON text cannot).
+std::string canonical_json(const nlohmann::json& value);
+
+// Parses JSON text (strictly: one value, no comments, no trailing content) and returns its
+// canonical form. Also refuses duplicate member names, which a parsed value can no longer show.
+std::string canonical_json_text(std::string_view json_text);
+
+// One number as ECMAScript's Number::toString writes it ("-0" is written "0"). Throws on NaN
+// and infinities.
+std::string ecmascript_number(double value);
+
+}  // namespace pgfolio
