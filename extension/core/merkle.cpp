@@ -197,4 +197,28 @@ bool verify_consistency(std::uint64_t old_size, std::uint64_t new_size, std::str
   return sn == 0 && fr == old_root && sr == new_root;
 }
 
+void Frontier::append(std::string_view leaf_hash_value) {
+  if (!is_hash(leaf_hash_value)) {
+    throw Error(ErrorCode::VALIDATION_ERROR, "a Merkle leaf hash must be 32 bytes");
+  }
+  subtrees_.emplace_back(leaf_hash_value);
+  // Each trailing 1 bit of the old size is a perfect subtree of the same height as the one
+  // just completed: merge them, as binary addition carries.
+  for (std::uint64_t n = size_; n & 1; n >>= 1) {
+    std::string right = std::move(subtrees_.back());
+    subtrees_.pop_back();
+    subtrees_.back() = node_hash(subtrees_.back(), right);
+  }
+  ++size_;
+}
+
+std::string Frontier::root() const {
+  if (subtrees_.empty()) return sha256("");
+  // RFC 6962 splits at the largest power of two, so the tree is the perfect subtrees joined
+  // from the right: node(s0, node(s1, ... node(s[k-2], s[k-1]))).
+  std::string hash = subtrees_.back();
+  for (std::size_t i = subtrees_.size() - 1; i-- > 0;) hash = node_hash(subtrees_[i], hash);
+  return hash;
+}
+
 }  // namespace pgfolio::merkle

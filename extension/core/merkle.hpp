@@ -65,4 +65,21 @@ bool verify_inclusion(std::string_view leaf_hash, std::uint64_t index, std::uint
 bool verify_consistency(std::uint64_t old_size, std::uint64_t new_size, std::string_view old_root,
                         std::string_view new_root, const std::vector<std::string>& proof);
 
+// The MTH of a growing list of leaves, kept as the roots of its perfect subtrees (at most 64):
+// appending is amortised O(1) and root() O(log n), so a verifier walking a long log in order
+// can compare the root at every checkpoint size on the way without keeping the leaves.
+class Frontier {
+ public:
+  // Appends one leaf by its leaf hash (leaf_hash of the input); throws Error(VALIDATION_ERROR)
+  // if it is not 32 bytes.
+  void append(std::string_view leaf_hash_value);
+  std::uint64_t size() const { return size_; }
+  // MTH of the leaves appended so far (of nothing: SHA-256 of nothing).
+  std::string root() const;
+
+ private:
+  std::vector<std::string> subtrees_;  // largest (leftmost) first
+  std::uint64_t size_ = 0;
+};
+
 }  // namespace pgfolio::merkle

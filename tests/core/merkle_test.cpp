@@ -350,5 +350,31 @@ TEST(Merkle, ConsistencyEdgeCases) {
   EXPECT_TRUE(verify_inclusion(one, 0, 1, {}, one));
 }
 
+TEST(MerkleFrontier, MatchesTheTreeHashAtEverySize) {
+  Frontier frontier;
+  std::vector<std::string> leaf_hashes;
+  EXPECT_EQ(hex_encode(frontier.root()), kEmptyRoot);
+  for (int n = 1; n <= 70; ++n) {
+    leaf_hashes.push_back(leaf_hash(std::string(1, static_cast<char>(n))));
+    frontier.append(leaf_hashes.back());
+    ASSERT_EQ(frontier.size(), static_cast<std::uint64_t>(n));
+    ASSERT_EQ(frontier.root(), root_from_leaf_hashes(leaf_hashes)) << "size " << n;
+  }
+}
+
+TEST(MerkleFrontier, ReferenceRootsOfTheCtVectors) {
+  Frontier frontier;
+  for (std::size_t i = 0; i < kLeafInputs.size(); ++i) {
+    frontier.append(leaf_hash(kLeafInputs[i]));
+    EXPECT_EQ(hex_encode(frontier.root()), kRoots[i]) << "size " << i + 1;
+  }
+}
+
+TEST(MerkleFrontier, RefusesALeafHashOfTheWrongSize) {
+  Frontier frontier;
+  EXPECT_THROW(frontier.append("short"), Error);
+  EXPECT_EQ(frontier.size(), 0u);
+}
+
 }  // namespace
 }  // namespace pgfolio::merkle
