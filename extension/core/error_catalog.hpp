@@ -18,6 +18,7 @@ namespace pgfolio {
   X(NOT_FOUND, 404, "PF404", "Not found")                                                 \
   X(METHOD_NOT_ALLOWED, 405, "PF405", "Method not allowed")                               \
   X(CONFLICT, 409, "PF409", "Conflict with the current state")                            \
+  X(LEDGER_IMMUTABLE, 409, "PF410", "Ledger entries and checkpoints cannot be changed")   \
   X(PAYLOAD_TOO_LARGE, 413, "PF413", "Request body too large")                            \
   X(UNSUPPORTED_MEDIA_TYPE, 415, "PF415", "Unsupported media type")                       \
   X(MISSING_PRICE, 422, "PF422", "A price needed for the computation is missing")         \
