@@ -34,33 +34,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Session one: a psql kept open, so its transaction can stay open between statements.
-coproc ONE { PGAPPNAME=auth-concurrency-1 psql "${conn[@]}" 2>&1; }
-one_pid=$ONE_PID  # bash unsets ONE and ONE_PID once the coprocess ends
-one() {
-  printf '%s;\n\\echo __end__\n' "$1" >&"${ONE[1]}"
-  local line
-  while IFS= read -r -t 60 -u "${ONE[0]}" line; do
-    [ "$line" = __end__ ] && return 0
-    printf '%s\n' "$line"
-  done
-  return 1
-}
-# Session two: one statement in the background, its answer in $work/two.
-two_start() {
-  PGAPPNAME=auth-concurrency-2 psql "${conn[@]}" -c "SET ROLE pgfolio_api; $1" >"$work/two" 2>&1 &
-  TWO_PID=$!
-}
-# Whether session two waits on a lock (up to 10 s).
-two_waits() {
-  for _ in $(seq 1 100); do
-    [ "$(sql "SELECT count(*) FROM pg_stat_activity
-              WHERE application_name = 'auth-concurrency-2' AND wait_event_type = 'Lock'")" = 1 ] &&
-      return 0
-    sleep 0.1
-  done
-  return 1
-}
+session_name=auth-concurrency
+source "$(dirname "$0")/two-sessions.sh"
 
 # --- the OTP send limit ----------------------------------------------------------------------
 send="SELECT pgfolio.auth_otp_send('$phone', NULL)"
@@ -70,7 +45,7 @@ is "$(sql "SET ROLE pgfolio_api; $send; $send")" \
 one "BEGIN; SET LOCAL ROLE pgfolio_api; $send" >"$work/one"
 is "$(cat "$work/one")" '{"success": true, "expiresIn": 120}' \
   "session one sends the 3rd, its transaction still open"
-two_start "$send"
+two_start "SET ROLE pgfolio_api; $send"
 two_waits
 ok $? "session two's send waits for session one"
 one "COMMIT" >/dev/null
@@ -90,7 +65,7 @@ ok $? "a session with refresh token r0"
 one "BEGIN; SET LOCAL ROLE pgfolio_api;
      SELECT pgfolio.auth_refresh('$(h r0)', '$(h r1)', NULL) ->> 'sessionId'" >"$work/one"
 is "$(cat "$work/one")" "$session" "session one refreshes r0 into r1, its transaction still open"
-two_start "SELECT pgfolio.auth_refresh('$(h r0)', '$(h r2)', NULL)"
+two_start "SET ROLE pgfolio_api; SELECT pgfolio.auth_refresh('$(h r0)', '$(h r2)', NULL)"
 two_waits
 ok $? "session two's refresh with r0 waits for session one"
 one "COMMIT" >/dev/null
@@ -119,7 +94,7 @@ one "BEGIN; SET LOCAL ROLE pgfolio_api;
      SELECT pgfolio.auth_mfa_session_start('$(h c1)', '$(h m1)', NULL, 3600, $step) ? 'sessionId'" \
   >"$work/one"
 is "$(cat "$work/one")" t "session one opens a session with step $step, its transaction still open"
-two_start "SELECT pgfolio.auth_mfa_session_start('$(h c2)', '$(h m2)', NULL, 3600, $step)"
+two_start "SET ROLE pgfolio_api; SELECT pgfolio.auth_mfa_session_start('$(h c2)', '$(h m2)', NULL, 3600, $step)"
 two_waits
 ok $? "session two's MFA login with the same step waits for session one"
 one "COMMIT" >/dev/null
@@ -131,8 +106,5 @@ is "$(sql "SELECT count(*) FROM pgfolio.refresh_tokens WHERE token_hash IN ('$(h
 is "$(sql "SELECT totp_last_step FROM pgfolio.users WHERE id = '$user'")" "$step" \
   "the step is recorded"
 
-# Not through one(): once psql quits, bash unsets ONE, and reading ${ONE[0]} under set -u
-# would end the script before the plan line.
-printf '\\q\n' >&"${ONE[1]}"
-wait "$one_pid" 2>/dev/null
+one_quit
 tap_done
