@@ -96,6 +96,15 @@ VALUES
   ('10000000-0000-4000-8000-000000000004', 'GOLD24K', 2, 7000)
 ON CONFLICT DO NOTHING;
 
+-- Each demo portfolio's ledger opens with one entry recording the state seeded above (the
+-- product itself writes an entry with every change; docs/ledger.md). Once only.
+SELECT pgfolio.ledger_append(p.id, 'PORTFOLIO_CREATED', NULL, pgfolio.ledger_snapshot(p.id),
+                             amount => p.cash_balance, message => 'Portfolio opened')
+FROM pgfolio.portfolios p
+WHERE p.id::text LIKE '10000000-0000-4000-8000-00000000000_'
+  AND NOT EXISTS (SELECT 1 FROM pgfolio.ledger l WHERE l.portfolio_id = p.id)
+ORDER BY p.id;
+
 -- The demo price mover: every minute each demo price takes a small random step (at most
 -- ±0.5 %), so demo prices never go stale. Demo only: it lives outside the extension.
 CREATE SCHEMA IF NOT EXISTS pgfolio_demo;

@@ -7,9 +7,12 @@
 -- needs no change (docs/ledger-format.md §1).
 CREATE TABLE ledger_entry_types (
   code        text PRIMARY KEY CHECK (code ~ '^[A-Z][A-Z0-9_]{0,63}$'),
-  description text NOT NULL
+  description text NOT NULL,
+  -- Inserted by the extension script, so left out of dumps (sql/90-dump.sql).
+  builtin     boolean NOT NULL DEFAULT false
 );
-INSERT INTO ledger_entry_types (code, description) VALUES
+INSERT INTO ledger_entry_types (code, description, builtin)
+SELECT code, description, true FROM (VALUES
   ('PORTFOLIO_CREATED', 'The portfolio was opened'),
   ('ADD_FUNDS', 'Cash paid in'),
   ('WITHDRAW_FUNDS', 'Cash paid out'),
@@ -22,7 +25,7 @@ INSERT INTO ledger_entry_types (code, description) VALUES
   ('PROTECTION_PAYOUT', 'Downside protection paid out'),
   ('LOAN_CREATE', 'A loan taken against holdings'),
   ('LOAN_REPAY', 'A loan repaid'),
-  ('LOAN_LIQUIDATE', 'Collateral sold to settle a loan');
+  ('LOAN_LIQUIDATE', 'Collateral sold to settle a loan')) builtin_types (code, description);
 
 -- Columns map one to one onto the members of the entry object (docs/ledger-format.md §1):
 -- ledger_entry_hash(entry) reads them by name. No personal data goes in: erasing an account
@@ -65,7 +68,7 @@ CREATE TABLE ledger_checkpoints (
 -- The activity feed: a few words per change for the app's timeline, not evidence of anything
 -- (the ledger is). Trimmed daily to each portfolio's last 50 lines (jobs/jobs.sql).
 CREATE TABLE action_log (
-  id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  id           bigserial PRIMARY KEY,
   portfolio_id uuid NOT NULL REFERENCES portfolios,
   ledger_id    uuid REFERENCES ledger,
   message      text NOT NULL CHECK (length(message) BETWEEN 1 AND 500),

@@ -19,3 +19,8 @@ SELECT pg_catalog.pg_extension_config_dump('outbox', '');
 SELECT pg_catalog.pg_extension_config_dump('outbox_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('audit_logs', '');
 SELECT pg_catalog.pg_extension_config_dump('audit_logs_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('ledger_entry_types', 'WHERE NOT builtin');
+SELECT pg_catalog.pg_extension_config_dump('ledger', '');
+SELECT pg_catalog.pg_extension_config_dump('ledger_checkpoints', '');
+SELECT pg_catalog.pg_extension_config_dump('action_log', '');
+SELECT pg_catalog.pg_extension_config_dump('action_log_id_seq', '');

@@ -105,6 +105,8 @@ for t in $tables; do
     "pgfolio.$t: the same rows (count|md5 ${want#*|})"
 done
 
+is "$(restored_sql "SELECT count(*) > 0 AND bool_and(ok) FROM pgfolio.ledger_verify()")" t \
+  "the restored ledger verifies, chains and checkpoints"
 is "$(restored_sql "SELECT last_value || ' ' || is_called FROM pgfolio.job_runs_id_seq")" \
   "$(src "SELECT last_value || ' ' || is_called FROM pgfolio.job_runs_id_seq")" \
   "the job run id sequence came across"
