@@ -170,7 +170,7 @@ void print(const pgfolio::ledger::PortfolioVerdict& v) {
             << v.problem;
   if (!v.detail.empty()) std::cout << " (" << v.detail << ')';
   // A line that failed for a seq: say where it is in the file too.
-  if (v.seq && v.line) std::cout << " [line " << *v.line << ']';
+  if (v.seq && v.line) std::cout << " at line " << *v.line;
   std::cout << '\n';
 }
 
