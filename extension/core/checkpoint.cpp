@@ -105,9 +105,12 @@ Checkpoint from_json(const json& object) {
   c.portfolio_id = required_text(object, "portfolioId");
   auto tree_size = object.find("treeSize");
   if (tree_size == object.end()) malformed("treeSize", "is missing");
-  // nlohmann reads a non-negative integer as unsigned; a negative one is number_integer and a
-  // fraction or exponent number_float: both refused.
-  if (!tree_size->is_number_unsigned()) malformed("treeSize", "must be an integer 0 to 2^53 - 1");
+  // Parsed text holds a non-negative integer as unsigned, a value built in C++ (from a bigint
+  // column, say) may hold it signed: both are fine when not negative. Fractions and exponents
+  // (number_float) are refused.
+  if (!tree_size->is_number_integer() ||
+      (!tree_size->is_number_unsigned() && tree_size->get<std::int64_t>() < 0))
+    malformed("treeSize", "must be an integer 0 to 2^53 - 1");
   c.tree_size = tree_size->get<std::uint64_t>();
   c.root_hash = required_hex(object, "rootHash", 32);
   c.signed_at = required_text(object, "signedAt");

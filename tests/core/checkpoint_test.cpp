@@ -78,6 +78,11 @@ TEST(Checkpoint, JsonFormRoundTrips) {
     EXPECT_EQ(back.signature, c.signature);
     EXPECT_TRUE(verify_checkpoint_signature(back, key().public_key()));
   }
+  // A treeSize held as a signed integer (as a value built from a bigint column would be).
+  json built = object;
+  built["treeSize"] = std::int64_t{12};
+  ASSERT_TRUE(built["treeSize"].is_number_integer() && !built["treeSize"].is_number_unsigned());
+  EXPECT_TRUE(verify_checkpoint_signature(from_json(built), key().public_key()));
   // The largest and smallest tree sizes the format allows.
   for (std::uint64_t size : {std::uint64_t{0}, kMaxExactInteger}) {
     const Checkpoint edge =

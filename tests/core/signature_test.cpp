@@ -6,6 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "digest.hpp"
 #include "error.hpp"
 #include "ledger_entry.hpp"
@@ -152,6 +156,26 @@ TEST(Signature, GeneratedKeysRoundTrip) {
   EXPECT_TRUE(PublicKey::from_text(key.public_key().pem()).verify(message, signature));
   EXPECT_TRUE(PublicKey::from_text(key.public_key().hex()).verify(message, signature));
   EXPECT_EQ(ERR_peek_error(), 0u);
+}
+
+TEST(Signature, OneKeySharedByThreads) {
+  // The witness signs on its own thread while request threads may verify with the same key.
+  const PrivateKey key = PrivateKey::generate();
+  const PublicKey public_key = key.public_key();
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        const std::string message = "checkpoint " + std::to_string(t) + "/" + std::to_string(i);
+        const std::string signature = key.sign(message);
+        if (!public_key.verify(message, signature) || public_key.verify(message + ".", signature))
+          ++failures;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
 }
 
 TEST(Signature, AlteredMessageSignatureOrKeyIsRefused) {
