@@ -8,7 +8,7 @@ SELECT plan(12);
 SELECT set_eq($$SELECT code, http_status, sqlstate FROM pgfolio.error_catalog$$,
   $$VALUES ('VALIDATION_ERROR', 400, 'PF400'), ('UNAUTHORIZED', 401, 'PF401'),
            ('FORBIDDEN', 403, 'PF403'), ('NOT_FOUND', 404, 'PF404'),
-           ('METHOD_NOT_ALLOWED', 405, 'PF405'), ('CONFLICT', 409, 'PF409'),
+           ('METHOD_NOT_ALLOWED', 405, 'PF405'), ('CONFLICT', 409, 'PF409'), ('LEDGER_IMMUTABLE', 409, 'PF410'),
            ('PAYLOAD_TOO_LARGE', 413, 'PF413'), ('UNSUPPORTED_MEDIA_TYPE', 415, 'PF415'),
            ('MISSING_PRICE', 422, 'PF422'), ('MISSING_FX_RATE', 422, 'PF423'),
            ('NUMERIC_OVERFLOW', 422, 'PF424'), ('RATE_LIMITED', 429, 'PF429'),
