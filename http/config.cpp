@@ -223,6 +223,71 @@ void load_auth(AuthConfig& auth, Problems& problems) {
   }
 }
 
+// The witness's key: the private key (from the variable or a file, not both) and, for an
+// instance that only publishes it, the public key. A key that does not load, or a public key
+// that is not the private key's, stops the start.
+void load_witness(WitnessConfig& witness, Problems& problems) {
+  auto key_text = env("PGFOLIO_WITNESS_KEY");
+  if (auto key_file = env("PGFOLIO_WITNESS_KEY_FILE")) {
+    if (key_text) {
+      problems.add("PGFOLIO_WITNESS_KEY_FILE",
+                   "set only one of PGFOLIO_WITNESS_KEY and "
+                   "PGFOLIO_WITNESS_KEY_FILE");
+      return;
+    }
+    key_text = read_file(*key_file);
+    if (!key_text) {
+      problems.add("PGFOLIO_WITNESS_KEY_FILE", "cannot read " + *key_file);
+      return;
+    }
+  }
+  const char* key_variable =
+      env("PGFOLIO_WITNESS_KEY_FILE") ? "PGFOLIO_WITNESS_KEY_FILE" : "PGFOLIO_WITNESS_KEY";
+  if (key_text) {
+    try {
+      witness.key =
+          std::make_shared<const ed25519::PrivateKey>(ed25519::PrivateKey::from_text(*key_text));
+      witness.public_key = std::make_shared<const ed25519::PublicKey>(witness.key->public_key());
+    } catch (const std::exception& error) {
+      problems.add(key_variable, std::string(error.what()) +
+                                     " (an Ed25519 key: PEM PKCS#8, or the 32-byte seed as 64 "
+                                     "hex digits; `openssl rand -hex 32` makes one)");
+    }
+  }
+  if (auto public_text = env("PGFOLIO_WITNESS_PUBLIC_KEY")) {
+    try {
+      auto public_key =
+          std::make_shared<const ed25519::PublicKey>(ed25519::PublicKey::from_text(*public_text));
+      if (witness.public_key && witness.public_key->raw() != public_key->raw())
+        problems.add("PGFOLIO_WITNESS_PUBLIC_KEY",
+                     "is not the public half of " + std::string(key_variable));
+      witness.public_key = public_key;
+    } catch (const std::exception& error) {
+      problems.add("PGFOLIO_WITNESS_PUBLIC_KEY",
+                   std::string(error.what()) + " (PEM SubjectPublicKeyInfo or 64 hex digits)");
+    }
+  }
+
+  if (auto url = env("PGFOLIO_WITNESS_DATABASE_URL")) {
+    witness.database_url = *url;
+    check_url("PGFOLIO_WITNESS_DATABASE_URL", *url, problems);
+    if (!key_text)
+      problems.add("PGFOLIO_WITNESS_DATABASE_URL",
+                   "the witness needs its signing key: set PGFOLIO_WITNESS_KEY or "
+                   "PGFOLIO_WITNESS_KEY_FILE");
+    if (auto file = env("PGFOLIO_WITNESS_FILE"))
+      witness.file = *file;
+    else
+      problems.add("PGFOLIO_WITNESS_FILE",
+                   "required with PGFOLIO_WITNESS_DATABASE_URL: the witness's own append-only "
+                   "record of the checkpoints it signed");
+  } else if (env("PGFOLIO_WITNESS_FILE")) {
+    problems.add("PGFOLIO_WITNESS_FILE",
+                 "set without PGFOLIO_WITNESS_DATABASE_URL, so no witness would use it");
+  }
+  read_integer("PGFOLIO_WITNESS_INTERVAL_SECONDS", witness.interval_seconds, 1, 86400, problems);
+}
+
 }  // namespace
 
 Config load_config_from_environment() {
@@ -270,6 +335,7 @@ Config load_config_from_environment() {
   }
 
   load_auth(config.auth, problems);
+  load_witness(config.witness, problems);
   // The benchmark switch turns authentication off: a server that listens beyond this machine
   // must never start with it, whatever else is misconfigured.
   if (!config.auth.bench_user_id.empty() && config.address != "127.0.0.1" &&

@@ -6,12 +6,14 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "jwt.hpp"
 #include "password_hasher.hpp"
+#include "signature.hpp"
 
 namespace pgfolio::http {
 
@@ -44,6 +46,21 @@ struct AuthConfig {
   std::string bench_session_id;
 };
 
+// The ledger's witness (docs/witness.md): signs Merkle checkpoints with a key that never
+// reaches the database. It runs when both key and database_url are set; an instance with
+// only a key (or only public_key) just publishes the verifying key.
+struct WitnessConfig {
+  std::shared_ptr<const ed25519::PrivateKey> key;  // PGFOLIO_WITNESS_KEY or _KEY_FILE
+  // What GET /api/v1/ledger/public-key publishes: the private key's public half, or
+  // PGFOLIO_WITNESS_PUBLIC_KEY; null when neither is configured (the route answers 404).
+  std::shared_ptr<const ed25519::PublicKey> public_key;
+  std::string database_url;  // as a member of pgfolio_witness
+  std::string file;          // its append-only memory: JSON lines of signed checkpoints
+  int interval_seconds = 60;
+
+  bool enabled() const { return key != nullptr && !database_url.empty(); }
+};
+
 struct Config {
   std::string database_url;
   std::string address = "127.0.0.1";
@@ -55,6 +72,7 @@ struct Config {
   int db_retries = 3;
   int statement_timeout_ms = 5000;  // 0 disables the timeout, as in PostgreSQL
   AuthConfig auth;
+  WitnessConfig witness;
 };
 
 // Thrown for a missing or malformed variable; what() names the variable and the rule.

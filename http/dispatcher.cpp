@@ -336,6 +336,17 @@ Reply Dispatcher::builtin_reply(const Route& route, const IncomingRequest& reque
     case Builtin::kOpenApi:
       reply.body = context_.openapi_document;
       break;
+    case Builtin::kLedgerPublicKey: {
+      const auto& key = context_.config.witness.public_key;
+      if (!key)
+        return problem_reply(make_problem(ErrorCode::NOT_FOUND,
+                                          "This server has no ledger witness key configured."));
+      reply.body = dump_json({{"algorithm", "Ed25519"},
+                              {"keyId", key->key_id()},
+                              {"publicKey", key->hex()},
+                              {"pem", key->pem()}});
+      break;
+    }
     case Builtin::kNone:
       break;
   }

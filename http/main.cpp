@@ -16,6 +16,7 @@
 #include "http_handler.hpp"
 #include "outbox_sender.hpp"
 #include "routes.hpp"
+#include "witness.hpp"
 
 namespace {
 
@@ -111,6 +112,18 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // The witness reads its file before the server listens: a file it cannot trust (another
+  // key's, a torn line, a bad signature) or one another witness holds stops the start.
+  std::unique_ptr<LedgerWitness> witness;
+  if (config.witness.enabled()) {
+    try {
+      witness = std::make_unique<LedgerWitness>(config.witness, context->metrics);
+    } catch (const std::exception& error) {
+      std::cerr << "pgfolio-http: ledger witness: " << error.what() << std::endl;
+      return 2;
+    }
+  }
+
   Pistache::Address address(config.address, Pistache::Port(config.port));
   Pistache::Http::Endpoint endpoint(address);
   auto options = Pistache::Http::Endpoint::options()
@@ -153,12 +166,24 @@ int main(int argc, char** argv) {
     log_event("outbox sender off: PGFOLIO_SENDER_DATABASE_URL is not set");
   }
 
+  if (witness) {
+    witness->start();
+  } else if (config.witness.public_key) {
+    log_event(
+        "ledger witness off (PGFOLIO_WITNESS_DATABASE_URL or the private key is not set); "
+        "publishing key " +
+        config.witness.public_key->key_id());
+  } else {
+    log_event("ledger witness off: no PGFOLIO_WITNESS_KEY");
+  }
+
   int received = 0;
   sigwait(&shutdown_signals, &received);
   log_event(std::string("received ") + (received == SIGINT ? "SIGINT" : "SIGTERM") +
             "; draining requests");
   context->draining.store(true);
   if (outbox) outbox->stop();
+  if (witness) witness->stop();
   drain(*context);
   endpoint.shutdown();
   context->pool.close_idle();

@@ -1,5 +1,6 @@
 #include "metrics.hpp"
 
+#include <iomanip>
 #include <sstream>
 
 namespace pgfolio::http {
@@ -40,6 +41,36 @@ void Metrics::count_db_error(const std::string& kind) {
 void Metrics::count_db_retry() {
   std::lock_guard<std::mutex> lock(mutex_);
   ++db_retries_;
+}
+
+void Metrics::set_witness_enabled(bool enabled) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  witness_enabled_ = enabled;
+}
+
+void Metrics::count_witness_checkpoint() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++witness_checkpoints_;
+}
+
+void Metrics::count_witness_alarm() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++witness_alarms_;
+}
+
+void Metrics::set_witness_alarming(size_t alarming) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  witness_alarming_ = alarming;
+}
+
+void Metrics::count_witness_round(bool completed, double unix_seconds) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (completed) {
+    ++witness_rounds_completed_;
+    witness_last_completed_ = unix_seconds;
+  } else {
+    ++witness_rounds_failed_;
+  }
 }
 
 std::string Metrics::render(const PoolStats& pool) const {
@@ -90,6 +121,31 @@ std::string Metrics::render(const PoolStats& pool) const {
          "failure or deadlock.\n"
          "# TYPE pgfolio_db_retries_total counter\n"
       << "pgfolio_db_retries_total " << db_retries_ << '\n';
+
+  out << "# HELP pgfolio_witness_enabled Whether this process runs the ledger's witness.\n"
+         "# TYPE pgfolio_witness_enabled gauge\n"
+      << "pgfolio_witness_enabled " << (witness_enabled_ ? 1 : 0) << '\n'
+      << "# HELP pgfolio_witness_checkpoints_total Checkpoints the witness signed.\n"
+         "# TYPE pgfolio_witness_checkpoints_total counter\n"
+      << "pgfolio_witness_checkpoints_total " << witness_checkpoints_ << '\n'
+      << "# HELP pgfolio_witness_alarms_total Alarms the witness raised: a portfolio's ledger "
+         "no longer extends the tree it signed.\n"
+         "# TYPE pgfolio_witness_alarms_total counter\n"
+      << "pgfolio_witness_alarms_total " << witness_alarms_ << '\n'
+      << "# HELP pgfolio_witness_portfolios_alarming Portfolios the witness refuses to sign "
+         "for now.\n"
+         "# TYPE pgfolio_witness_portfolios_alarming gauge\n"
+      << "pgfolio_witness_portfolios_alarming " << witness_alarming_ << '\n'
+      << "# HELP pgfolio_witness_rounds_total Witness rounds, by result (completed, or failed "
+         "at a database error).\n"
+         "# TYPE pgfolio_witness_rounds_total counter\n"
+      << "pgfolio_witness_rounds_total{result=\"completed\"} " << witness_rounds_completed_ << '\n'
+      << "pgfolio_witness_rounds_total{result=\"failed\"} " << witness_rounds_failed_ << '\n'
+      << "# HELP pgfolio_witness_last_completed_round_timestamp_seconds When the witness last "
+         "went through every portfolio (0: never).\n"
+         "# TYPE pgfolio_witness_last_completed_round_timestamp_seconds gauge\n"
+      << "pgfolio_witness_last_completed_round_timestamp_seconds " << std::fixed
+      << std::setprecision(3) << witness_last_completed_ << '\n';
   return out.str();
 }
 

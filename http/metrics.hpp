@@ -31,6 +31,15 @@ class Metrics {
   void count_db_error(const std::string& kind);
   void count_db_retry();
 
+  // The ledger's witness (docs/witness.md).
+  void set_witness_enabled(bool enabled);
+  void count_witness_checkpoint();
+  // An alarm raised; `alarming` is how many portfolios are in alarm now.
+  void count_witness_alarm();
+  void set_witness_alarming(size_t alarming);
+  // A round that went through every portfolio (completed) or stopped at a database error.
+  void count_witness_round(bool completed, double unix_seconds);
+
   std::string render(const PoolStats& pool) const;
 
  private:
@@ -45,6 +54,13 @@ class Metrics {
   std::map<std::string, Histogram> latency_by_route_;
   std::map<std::string, uint64_t> db_errors_;
   uint64_t db_retries_ = 0;
+  bool witness_enabled_ = false;
+  uint64_t witness_checkpoints_ = 0;
+  uint64_t witness_alarms_ = 0;
+  size_t witness_alarming_ = 0;
+  uint64_t witness_rounds_completed_ = 0;
+  uint64_t witness_rounds_failed_ = 0;
+  double witness_last_completed_ = 0;
 };
 
 }  // namespace pgfolio::http

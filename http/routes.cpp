@@ -549,6 +549,65 @@ std::vector<Route> build_account_table() {
   };
 }
 
+// The ledger witness's endpoints (docs/witness.md): its public key, answered from the
+// configuration, and the latest checkpoint it signed of one of the caller's portfolios.
+std::vector<Route> build_witness_table() {
+  RouteArg portfolio_id{ArgSource::kQuery,
+                        "portfolioId",
+                        false,
+                        kUuidLength,
+                        "Portfolio id; the caller's default portfolio when absent",
+                        kUuidPattern};
+  return {
+      {Method::Get,
+       "/api/v1/ledger/public-key",
+       "",
+       {},
+       Auth::kNone,
+       BodyShape::kNone,
+       200,
+       {ResponseShape::kOne, "LedgerPublicKey"},
+       "The witness's Ed25519 key that verifies signed checkpoints (404 when none is "
+       "configured)",
+       Builtin::kLedgerPublicKey},
+      Row(Method::Get, "/api/v1/ledger/checkpoints/latest", "ledger_checkpoint_latest", Auth::kUser,
+          200, {ResponseShape::kOne, "Checkpoint"},
+          "The latest checkpoint the witness signed of one of the caller's portfolios "
+          "(docs/ledger-format.md §3.2)")
+          .args({portfolio_id}),
+  };
+}
+
+nlohmann::json hex_text(const std::string& description, size_t digits) {
+  nlohmann::json schema =
+      text(description + " (" + std::to_string(digits) + " lowercase hex digits)");
+  schema["pattern"] = "^[0-9a-f]{" + std::to_string(digits) + "}$";
+  return schema;
+}
+
+nlohmann::json build_witness_schemas() {
+  using nlohmann::json;
+  return {
+      {"LedgerPublicKey", object_schema("The key that verifies the witness's checkpoints",
+                                        {{"algorithm", text("Always Ed25519 (RFC 8032, pure)")},
+                                         {"keyId", hex_text("SHA-256 of the raw public key", 64)},
+                                         {"publicKey", hex_text("The 32-byte raw public key", 64)},
+                                         {"pem", text("The key as PEM SubjectPublicKeyInfo")}},
+                                        {"algorithm", "keyId", "publicKey", "pem"})},
+      {"Checkpoint",
+       object_schema(
+           "A signed Merkle checkpoint (docs/ledger-format.md §3.2)",
+           {{"format", text("Always pgfolio-checkpoint/1")},
+            {"portfolioId", text("Portfolio id (UUID)")},
+            {"treeSize", integer("Entries the tree covers (seq 1 to treeSize)")},
+            {"rootHash", hex_text("RFC 6962 Merkle tree hash of those entries", 64)},
+            {"signedAt", date_time("When the witness signed it")},
+            {"keyId", hex_text("SHA-256 of the signing public key", 64)},
+            {"signature", hex_text("Ed25519 signature of the signed bytes", 128)}},
+           {"format", "portfolioId", "treeSize", "rootHash", "signedAt", "keyId", "signature"})},
+  };
+}
+
 bool is_identifier(const std::string& name) {
   if (name.empty() || !(std::islower(static_cast<unsigned char>(name[0])) || name[0] == '_'))
     return false;
@@ -649,6 +708,7 @@ const std::vector<Route>& route_table() {
   static const std::vector<Route> table = [] {
     auto built = build_table();
     for (Route& route : build_account_table()) built.push_back(std::move(route));
+    for (Route& route : build_witness_table()) built.push_back(std::move(route));
     validate(built);
     for (Route& route : built) {
       try {
@@ -712,6 +772,7 @@ const nlohmann::json& response_schemas() {
   static const nlohmann::json schemas = [] {
     nlohmann::json all = build_response_schemas();
     all.update(build_account_schemas());
+    all.update(build_witness_schemas());
     return all;
   }();
   return schemas;
@@ -737,6 +798,8 @@ std::string builtin_name(Builtin builtin) {
       return "metrics";
     case Builtin::kOpenApi:
       return "openapi";
+    case Builtin::kLedgerPublicKey:
+      return "ledger_public_key";
     case Builtin::kNone:
       break;
   }

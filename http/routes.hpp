@@ -75,7 +75,8 @@ enum class Flow {
 enum class BodyShape { kNone, kJsonObject, kJsonArray };
 
 // Endpoints answered by the server itself rather than by a SQL function.
-enum class Builtin { kNone, kHealth, kReady, kMetrics, kOpenApi };
+// kLedgerPublicKey: the witness's verifying key, from the configuration (docs/witness.md).
+enum class Builtin { kNone, kHealth, kReady, kMetrics, kOpenApi, kLedgerPublicKey };
 
 // What a success answer's body holds, for the OpenAPI document: one value, or an array of
 // values, of a named schema from response_schemas().
@@ -127,7 +128,7 @@ std::string method_name(Pistache::Http::Method method);
 std::string auth_name(Auth auth);
 // "register", "login", …; "" for kNone.
 std::string flow_name(Flow flow);
-// "healthz", "readyz", "metrics", "openapi"; "" for kNone.
+// "healthz", "readyz", "metrics", "openapi", "ledger_public_key"; "" for kNone.
 std::string builtin_name(Builtin builtin);
 
 }  // namespace pgfolio::http

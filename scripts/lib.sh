@@ -49,6 +49,11 @@ DO $$ BEGIN
      AND NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgfolio_sender') THEN
     CREATE ROLE pgfolio_sender LOGIN IN ROLE pgfolio_worker;
   END IF;
+  -- The ledger witness inside pgfolio-http connects as this role (PGFOLIO_WITNESS_DATABASE_URL).
+  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgfolio_witness')
+     AND NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgfolio_witness_login') THEN
+    CREATE ROLE pgfolio_witness_login LOGIN IN ROLE pgfolio_witness;
+  END IF;
 END $$;
 SET client_min_messages = warning;
 SELECT pgfolio.schedule_jobs();
@@ -59,9 +64,10 @@ http_running() {
   [ -f "$PGFOLIO_HTTP_PID" ] && kill -0 "$(cat "$PGFOLIO_HTTP_PID")" 2>/dev/null
 }
 
-# Exports the development secrets pgfolio-http needs (JWT signing key, TOTP encryption key),
-# generating them on first use into $PGFOLIO_SECRETS (mode 600). A variable the environment
-# already sets wins: production sets its own and never uses this file.
+# Exports the development secrets pgfolio-http needs (JWT signing key, TOTP encryption key,
+# the ledger witness's Ed25519 key as a 32-byte hex seed), generating them on first use into
+# $PGFOLIO_SECRETS (mode 600). A variable the environment already sets wins: production sets
+# its own and never uses this file.
 load_dev_secrets() {
   if [ ! -s "$PGFOLIO_SECRETS" ]; then
     (
@@ -70,16 +76,38 @@ load_dev_secrets() {
         "$(openssl rand -hex 48)" "$(openssl rand -base64 32)" >"$PGFOLIO_SECRETS"
     )
   fi
+  # Added to a secrets file made before the witness existed.
+  grep -q '^PGFOLIO_WITNESS_KEY=' "$PGFOLIO_SECRETS" ||
+    printf 'PGFOLIO_WITNESS_KEY=%s\n' "$(openssl rand -hex 32)" >>"$PGFOLIO_SECRETS"
   local line name
   while IFS= read -r line; do
     name=${line%%=*}  # (read with IFS='=' would drop the base64 padding)
+    # A witness key given as a file wins over the development one.
+    if [ "$name" = PGFOLIO_WITNESS_KEY ] && [ -n "${PGFOLIO_WITNESS_KEY_FILE:-}" ]; then continue; fi
     if [ -n "$name" ] && [ -z "${!name:-}" ]; then export "$line"; fi
   done <"$PGFOLIO_SECRETS"
 }
 
+# The development witness's file, $PGFOLIO_DATA.witness.jsonl, remembers the ledgers of one
+# database. A new cluster or a reinstalled extension has other ledgers under the demo's
+# portfolio ids, about which the old memory would (rightly) raise alarms: the file is
+# started afresh when the database it was kept for (recorded beside it) is not this one.
+dev_witness_file() {
+  local file=$PGFOLIO_DATA.witness.jsonl database
+  database=$(pg -d pgfolio -tAc "SELECT (SELECT system_identifier FROM pg_control_system())
+                                        || '/' || (SELECT oid FROM pg_extension
+                                                   WHERE extname = 'pgfolio')")
+  if [ "$(cat "$file.database" 2>/dev/null)" != "$database" ]; then
+    rm -f "$file"
+    echo "$database" >"$file.database"
+  fi
+  echo "$file"
+}
+
 # Starts pgfolio-http in the background (restarting it if it runs) and waits until /readyz
 # answers 200. The outbox sender delivers through the development file sender into
-# $PGFOLIO_DATA.outbox.jsonl unless the environment says otherwise.
+# $PGFOLIO_DATA.outbox.jsonl, and the ledger witness keeps $PGFOLIO_DATA.witness.jsonl, unless
+# the environment says otherwise.
 start_http() {
   stop_http
   # In a subshell, so that the secrets and URLs reach pgfolio-http only, not later commands
@@ -90,6 +118,12 @@ start_http() {
     export PGFOLIO_HTTP_ADDRESS=127.0.0.1
     export PGFOLIO_SENDER_DATABASE_URL=${PGFOLIO_SENDER_DATABASE_URL-postgresql://pgfolio_sender@127.0.0.1:$PGFOLIO_PGPORT/pgfolio}
     export PGFOLIO_OUTBOX_FILE=${PGFOLIO_OUTBOX_FILE:-$PGFOLIO_DATA.outbox.jsonl}
+    # The ledger witness (docs/witness.md); an empty PGFOLIO_WITNESS_DATABASE_URL turns it off.
+    export PGFOLIO_WITNESS_DATABASE_URL=${PGFOLIO_WITNESS_DATABASE_URL-postgresql://pgfolio_witness_login@127.0.0.1:$PGFOLIO_PGPORT/pgfolio}
+    if [ -n "$PGFOLIO_WITNESS_DATABASE_URL" ]; then
+      export PGFOLIO_WITNESS_FILE=${PGFOLIO_WITNESS_FILE:-$(dev_witness_file)}
+    fi
+    export PGFOLIO_WITNESS_INTERVAL_SECONDS=${PGFOLIO_WITNESS_INTERVAL_SECONDS:-60}
     exec nohup "$PGFOLIO_ROOT/build/pgfolio-http" >>"$PGFOLIO_HTTP_LOG" 2>&1 </dev/null
   ) &
   echo $! >"$PGFOLIO_HTTP_PID"
