@@ -22,54 +22,50 @@ using nlohmann::json;
   throw Error(ErrorCode::VALIDATION_ERROR, "not canonicalisable JSON (RFC 8785): " + why);
 }
 
-// Decodes UTF-8 strictly (no overlong forms, no surrogates, nothing above U+10FFFF) into
-// UTF-16 code units, the order RFC 8785 §3.2.3 sorts member names by. A string that fails
-// here is not I-JSON, so the same check guards string values too.
-std::u16string utf16_of(const std::string& text) {
-  std::u16string units;
-  units.reserve(text.size());
-  size_t i = 0;
-  while (i < text.size()) {
-    const auto lead = static_cast<unsigned char>(text[i]);
-    uint32_t code = 0;
-    size_t length = 0;
-    uint32_t minimum = 0;
-    if (lead < 0x80) {
-      code = lead, length = 1, minimum = 0;
-    } else if ((lead & 0xE0) == 0xC0) {
-      code = lead & 0x1F, length = 2, minimum = 0x80;
-    } else if ((lead & 0xF0) == 0xE0) {
-      code = lead & 0x0F, length = 3, minimum = 0x800;
-    } else if ((lead & 0xF8) == 0xF0) {
-      code = lead & 0x07, length = 4, minimum = 0x10000;
-    } else {
-      refuse("invalid UTF-8");
-    }
-    if (i + length > text.size()) refuse("invalid UTF-8");
-    for (size_t j = 1; j < length; ++j) {
-      const auto next = static_cast<unsigned char>(text[i + j]);
-      if ((next & 0xC0) != 0x80) refuse("invalid UTF-8");
-      code = (code << 6) | (next & 0x3F);
-    }
-    if (code < minimum || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) {
-      refuse("invalid UTF-8");
-    }
-    if (code < 0x10000) {
-      units.push_back(static_cast<char16_t>(code));
-    } else {
-      code -= 0x10000;
-      units.push_back(static_cast<char16_t>(0xD800 + (code >> 10)));
-      units.push_back(static_cast<char16_t>(0xDC00 + (code & 0x3FF)));
-    }
-    i += length;
+// Decodes one code point of strict UTF-8 (no overlong forms, no surrogates, nothing above
+// U+10FFFF) at text[i], advancing i. A string that fails here is not I-JSON.
+uint32_t next_code_point(std::string_view text, size_t& i) {
+  const auto lead = static_cast<unsigned char>(text[i]);
+  uint32_t code = 0;
+  size_t length = 0;
+  uint32_t minimum = 0;
+  if (lead < 0x80) {
+    ++i;
+    return lead;
+  } else if ((lead & 0xE0) == 0xC0) {
+    code = lead & 0x1F, length = 2, minimum = 0x80;
+  } else if ((lead & 0xF0) == 0xE0) {
+    code = lead & 0x0F, length = 3, minimum = 0x800;
+  } else if ((lead & 0xF8) == 0xF0) {
+    code = lead & 0x07, length = 4, minimum = 0x10000;
+  } else {
+    refuse("invalid UTF-8");
   }
-  return units;
+  if (i + length > text.size()) refuse("invalid UTF-8");
+  for (size_t j = 1; j < length; ++j) {
+    const auto next = static_cast<unsigned char>(text[i + j]);
+    if ((next & 0xC0) != 0x80) refuse("invalid UTF-8");
+    code = (code << 6) | (next & 0x3F);
+  }
+  if (code < minimum || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) {
+    refuse("invalid UTF-8");
+  }
+  i += length;
+  return code;
+}
+
+// The first UTF-16 code unit of a code point, and the second (0 when there is none).
+std::pair<char16_t, char16_t> utf16_units(uint32_t code) {
+  if (code < 0x10000) return {static_cast<char16_t>(code), 0};
+  code -= 0x10000;
+  return {static_cast<char16_t>(0xD800 + (code >> 10)),
+          static_cast<char16_t>(0xDC00 + (code & 0x3FF))};
 }
 
 // RFC 8785 §3.2.2.2: the short escapes where JSON has one, \u00xx in lower-case hex for the
 // other controls, and every other character (including '/', DEL and non-ASCII) as itself.
-void write_string(const std::string& text, std::string& out) {
-  utf16_of(text);  // validation only
+void write_string(std::string_view text, std::string& out) {
+  for (size_t i = 0; i < text.size();) next_code_point(text, i);  // validation only
   static const char kHex[] = "0123456789abcdef";
   out.push_back('"');
   for (const char c : text) {
@@ -143,21 +139,19 @@ void write_value(const json& value, std::string& out) {
     case json::value_t::object: {
       // nlohmann keeps members in UTF-8 byte order, which differs from UTF-16 order for
       // characters above U+FFFF against U+E000..U+FFFF, so sort afresh.
-      std::vector<std::pair<std::u16string, json::const_iterator>> members;
+      std::vector<json::const_iterator> members;
       members.reserve(value.size());
-      for (auto it = value.cbegin(); it != value.cend(); ++it) {
-        members.emplace_back(utf16_of(it.key()), it);
-      }
+      for (auto it = value.cbegin(); it != value.cend(); ++it) members.push_back(it);
       std::sort(members.begin(), members.end(),
-                [](const auto& a, const auto& b) { return a.first < b.first; });
+                [](const auto& a, const auto& b) { return utf16_less(a.key(), b.key()); });
       out.push_back('{');
       bool first = true;
       for (const auto& member : members) {
         if (!first) out.push_back(',');
         first = false;
-        write_string(member.second.key(), out);
+        write_string(member.key(), out);
         out.push_back(':');
-        write_value(member.second.value(), out);
+        write_value(member.value(), out);
       }
       out.push_back('}');
       return;
@@ -171,6 +165,39 @@ void write_value(const json& value, std::string& out) {
 }
 
 }  // namespace
+
+void append_canonical_string(std::string& out, std::string_view text) {
+  write_string(text, out);
+}
+
+bool utf16_less(std::string_view a, std::string_view b) {
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    const uint32_t x = next_code_point(a, i), y = next_code_point(b, j);
+    if (x != y) return utf16_units(x) < utf16_units(y);
+  }
+  return i == a.size() && j < b.size();
+}
+
+std::string ecmascript_number_text(std::string_view json_number) {
+  // Integers of up to 15 digits are doubles exactly and ECMAScript writes them as they are,
+  // which spares the conversion for the common case.
+  std::string_view digits = json_number;
+  const bool negative = !digits.empty() && digits[0] == '-';
+  if (negative) digits.remove_prefix(1);
+  const bool plain_integer = !digits.empty() && digits.size() <= 15 &&
+                             digits.find_first_not_of("0123456789") == std::string_view::npos &&
+                             (digits[0] != '0' || digits.size() == 1);
+  if (plain_integer) return digits == "0" ? "0" : std::string(json_number);
+  double value = 0;
+  const auto [end, error] =
+      std::from_chars(json_number.data(), json_number.data() + json_number.size(), value);
+  if (error == std::errc::result_out_of_range) refuse("a number beyond the range of a double");
+  if (error != std::errc() || end != json_number.data() + json_number.size()) {
+    refuse("not a JSON number: " + std::string(json_number.substr(0, 40)));
+  }
+  return ecmascript_number(value);
+}
 
 std::string ecmascript_number(double value) {
   if (!std::isfinite(value)) refuse("NaN and infinities are not JSON numbers");
@@ -227,7 +254,7 @@ std::string canonical_json(const json& value) {
   return out;
 }
 
-std::string canonical_json_text(std::string_view json_text) {
+json parse_json_strict(std::string_view json_text) {
   // A parsed object has already lost its duplicate names (the last one wins), so they are
   // caught while parsing: one set of seen names per object being read.
   std::vector<std::set<std::string>> open_objects;
@@ -250,13 +277,15 @@ std::string canonical_json_text(std::string_view json_text) {
     }
     return true;
   };
-  json value;
   try {
-    value = json::parse(json_text.begin(), json_text.end(), watch_names);
+    return json::parse(json_text.begin(), json_text.end(), watch_names);
   } catch (const json::exception& e) {
     refuse(e.what());
   }
-  return canonical_json(value);
+}
+
+std::string canonical_json_text(std::string_view json_text) {
+  return canonical_json(parse_json_strict(json_text));
 }
 
 }  // namespace pgfolio

@@ -15,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-#include <nlohmann/json_fwd.hpp>
+#include <nlohmann/json.hpp>
 
 namespace pgfolio {
 
@@ -26,6 +26,22 @@ std::string canonical_json(const nlohmann::json& value);
 // Parses JSON text (strictly: one value, no comments, no trailing content) and returns its
 // canonical form. Also refuses duplicate member names, which a parsed value can no longer show.
 std::string canonical_json_text(std::string_view json_text);
+
+// Parses JSON text strictly (one value, no comments, no trailing content, no duplicate member
+// names); Error(VALIDATION_ERROR) otherwise.
+nlohmann::json parse_json_strict(std::string_view json_text);
+
+// Appends a string as RFC 8785 writes it (quotes and JCS escaping). Throws on invalid UTF-8.
+void append_canonical_string(std::string& out, std::string_view text);
+
+// RFC 8785 §3.2.3 member order: true when a sorts before b by UTF-16 code units. Throws on
+// invalid UTF-8.
+bool utf16_less(std::string_view a, std::string_view b);
+
+// The RFC 8785 form of a number given as JSON number text (as a database prints it, e.g.
+// "4.50" -> "4.5", "1E30" -> "1e+30"): the double nearest it, written as ECMAScript does.
+// Throws on text that is not a number or beyond the double range.
+std::string ecmascript_number_text(std::string_view json_number);
 
 // One number as ECMAScript's Number::toString writes it ("-0" is written "0"). Throws on NaN
 // and infinities.

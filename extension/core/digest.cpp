@@ -97,6 +97,23 @@ std::string hex_encode(std::string_view bytes) {
   return hex;
 }
 
+std::optional<std::string> hex_decode(std::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string bytes(hex.size() / 2, '\0');
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    const int high = nibble(hex[2 * i]), low = nibble(hex[2 * i + 1]);
+    if (high < 0 || low < 0) return std::nullopt;
+    bytes[i] = static_cast<char>(high << 4 | low);
+  }
+  return bytes;
+}
+
 std::string hmac(HashAlgorithm algorithm, std::string_view key, std::string_view data) {
   if (key.size() > INT_MAX) throw Error(ErrorCode::INTERNAL_ERROR, "HMAC key too long");
   unsigned char mac[EVP_MAX_MD_SIZE];

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,9 @@ std::string sha256_hex(std::string_view data);
 
 // Lowercase hex of arbitrary bytes.
 std::string hex_encode(std::string_view bytes);
+
+// The bytes of an even number of hex digits (either case); std::nullopt for anything else.
+std::optional<std::string> hex_decode(std::string_view hex);
 
 // HMAC(key, data) with the given hash; the raw MAC (20, 32 or 64 bytes).
 std::string hmac(HashAlgorithm algorithm, std::string_view key, std::string_view data);

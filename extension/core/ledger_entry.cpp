@@ -33,17 +33,6 @@ bool is_boundary(std::string_view text) {
   return text == "SAFE" || text == "DRIFT" || text == "STRUCTURAL" || text == "STRESS";
 }
 
-// YYYY-MM-DDTHH:MM:SS.ffffffZ by shape; the values were produced by utc_timestamp, and a
-// verifier only needs the same bytes, not a calendar.
-bool is_timestamp(std::string_view text) {
-  static constexpr std::string_view kShape = "dddd-dd-ddTdd:dd:dd.ddddddZ";
-  if (text.size() != kShape.size()) return false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (kShape[i] == 'd' ? !is_digit(text[i]) : text[i] != kShape[i]) return false;
-  }
-  return true;
-}
-
 // §1.4: the only numbers allowed are integers that JCS writes exactly.
 void require_exact_numbers(const json& value, const std::string& field) {
   switch (value.type()) {
@@ -68,10 +57,6 @@ void require_exact_numbers(const json& value, const std::string& field) {
     default:
       break;
   }
-}
-
-json optional_text(const std::optional<std::string>& value) {
-  return value ? json(*value) : json(nullptr);
 }
 
 void require_decimal(const std::optional<std::string>& value, const std::string& field) {
@@ -125,6 +110,16 @@ std::optional<std::string> nullable_text(const json& object, const char* name) {
   if (value.is_null()) return std::nullopt;
   if (!value.is_string()) malformed(name, "must be a string or null");
   return value.get<std::string>();
+}
+
+// A JSON member of an export line (metadata, a snapshot) in canonical form: an object, or null
+// where allowed.
+std::optional<std::string> json_member(const json& object, const char* name, bool nullable) {
+  const json& value = member(object, name);
+  if (nullable && value.is_null()) return std::nullopt;
+  if (!value.is_object())
+    malformed(name, nullable ? "must be a JSON object or null" : "must be a JSON object");
+  return canonical_ledger_json(value, name);
 }
 
 constexpr std::array<const char*, 16> kMembers = {
@@ -199,6 +194,17 @@ std::string utc_timestamp(std::int64_t unix_micros) {
   return out;
 }
 
+// By shape only: the values were produced by utc_timestamp, and a verifier needs the same
+// bytes, not a calendar.
+bool is_timestamp(std::string_view text) {
+  static constexpr std::string_view kShape = "dddd-dd-ddTdd:dd:dd.ddddddZ";
+  if (text.size() != kShape.size()) return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (kShape[i] == 'd' ? !is_digit(text[i]) : text[i] != kShape[i]) return false;
+  }
+  return true;
+}
+
 bool is_lowercase_uuid(std::string_view text) {
   if (text.size() != 36) return false;
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -210,23 +216,45 @@ bool is_lowercase_uuid(std::string_view text) {
 }
 
 std::optional<std::string> hash_from_hex(std::string_view hex) {
-  if (hex.size() != 64) return std::nullopt;
-  auto nibble = [](char c) -> int {
-    if (is_digit(c)) return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string bytes(32, '\0');
-  for (std::size_t i = 0; i < 32; ++i) {
-    const int high = nibble(hex[2 * i]), low = nibble(hex[2 * i + 1]);
-    if (high < 0 || low < 0) return std::nullopt;
-    bytes[i] = static_cast<char>(high << 4 | low);
-  }
-  return bytes;
+  if (hex.size() != 64 || hex.find_first_of("ABCDEF") != std::string_view::npos)
+    return std::nullopt;
+  return hex_decode(hex);
 }
 
-json entry_object(const Entry& entry) {
+namespace {
+
+// A canonical JSON object as §1.4 requires it: checked by shape only, since the callers build
+// it with canonical_ledger_json (or the database's jsonb walker, which applies the same rules).
+void require_json_object(const std::string& text, const char* field) {
+  if (text.size() < 2 || text.front() != '{' || text.back() != '}')
+    malformed(field, "must be a JSON object");
+}
+
+void write_member(std::string& out, const char* name) {
+  if (out.size() > 1) out.push_back(',');
+  out.push_back('"');
+  out += name;
+  out += "\":";
+}
+
+void write_text(std::string& out, const char* name, const std::optional<std::string>& value) {
+  write_member(out, name);
+  if (value) {
+    append_canonical_string(out, *value);
+  } else {
+    out += "null";
+  }
+}
+
+void write_json(std::string& out, const char* name, const std::optional<std::string>& value) {
+  write_member(out, name);
+  out += value ? *value : std::string("null");
+}
+
+// The entry object in JCS form, written member by member in the order of §1's table (the
+// names are ASCII, so UTF-16 order is byte order), with entryHash between createdAt and
+// entryType when given.
+std::string write_entry(const Entry& entry, const std::string* entry_hash_hex) {
   if (!is_lowercase_uuid(entry.portfolio_id)) malformed("portfolioId", "is not a lowercase UUID");
   if (entry.seq < 1 || entry.seq > kMaxExactInteger) malformed("seq", "must be 1 to 2^53 - 1");
   if (!is_entry_type(entry.entry_type)) malformed("entryType", "must match ^[A-Z][A-Z0-9_]{0,63}$");
@@ -236,36 +264,55 @@ json entry_object(const Entry& entry) {
     malformed("boundary", "must be SAFE, DRIFT, STRUCTURAL or STRESS");
   require_uuid(entry.loan_id, "loanId");
   require_uuid(entry.protection_id, "protectionId");
-  if (!entry.metadata.is_object()) malformed("metadata", "must be a JSON object");
-  require_exact_numbers(entry.metadata, "metadata");
-  for (const auto& [value, field] : {std::pair{&entry.snapshot_before, "snapshotBefore"},
-                                     std::pair{&entry.snapshot_after, "snapshotAfter"}}) {
-    if (!value->is_null() && !value->is_object()) malformed(field, "must be a JSON object or null");
-    require_exact_numbers(*value, field);
-  }
+  require_json_object(entry.metadata, "metadata");
+  if (entry.snapshot_before) require_json_object(*entry.snapshot_before, "snapshotBefore");
+  if (entry.snapshot_after) require_json_object(*entry.snapshot_after, "snapshotAfter");
   if (!is_timestamp(entry.created_at))
     malformed("createdAt", "must be YYYY-MM-DDTHH:MM:SS.ffffffZ");
   if (entry.prev_hash.size() != 32) malformed("prevHash", "must be 32 bytes");
-  return json{{"amount", optional_text(entry.amount)},
-              {"assetId", optional_text(entry.asset_id)},
-              {"boundary", optional_text(entry.boundary)},
-              {"createdAt", entry.created_at},
-              {"entryType", entry.entry_type},
-              {"format", kEntryFormat},
-              {"loanId", optional_text(entry.loan_id)},
-              {"message", optional_text(entry.message)},
-              {"metadata", entry.metadata},
-              {"portfolioId", entry.portfolio_id},
-              {"prevHash", hex_encode(entry.prev_hash)},
-              {"protectionId", optional_text(entry.protection_id)},
-              {"quantity", optional_text(entry.quantity)},
-              {"seq", entry.seq},
-              {"snapshotAfter", entry.snapshot_after},
-              {"snapshotBefore", entry.snapshot_before}};
+
+  std::string out;
+  out.reserve(512 + entry.metadata.size() +
+              (entry.snapshot_before ? entry.snapshot_before->size() : 0) +
+              (entry.snapshot_after ? entry.snapshot_after->size() : 0));
+  out.push_back('{');
+  write_text(out, "amount", entry.amount);
+  write_text(out, "assetId", entry.asset_id);
+  write_text(out, "boundary", entry.boundary);
+  write_text(out, "createdAt", entry.created_at);
+  if (entry_hash_hex) write_text(out, "entryHash", *entry_hash_hex);
+  write_text(out, "entryType", entry.entry_type);
+  write_text(out, "format", std::string(kEntryFormat));
+  write_text(out, "loanId", entry.loan_id);
+  write_text(out, "message", entry.message);
+  write_json(out, "metadata", entry.metadata);
+  write_text(out, "portfolioId", entry.portfolio_id);
+  write_text(out, "prevHash", hex_encode(entry.prev_hash));
+  write_text(out, "protectionId", entry.protection_id);
+  write_text(out, "quantity", entry.quantity);
+  write_member(out, "seq");
+  out += std::to_string(entry.seq);
+  write_json(out, "snapshotAfter", entry.snapshot_after);
+  write_json(out, "snapshotBefore", entry.snapshot_before);
+  out.push_back('}');
+  return out;
+}
+
+}  // namespace
+
+std::string canonical_ledger_json(const json& value, const std::string& field) {
+  require_exact_numbers(value, field);
+  return canonical_json(value);
 }
 
 std::string canonical_bytes(const Entry& entry) {
-  return canonical_json(entry_object(entry));
+  return write_entry(entry, nullptr);
+}
+
+std::string export_line(const Entry& entry, std::string_view entry_hash) {
+  if (entry_hash.size() != 32) malformed("entryHash", "must be 32 bytes");
+  const std::string hex = hex_encode(entry_hash);
+  return write_entry(entry, &hex);
 }
 
 std::string entry_hash(const Entry& entry) {
@@ -293,9 +340,9 @@ std::string canonical_bytes_of_object(const json& object) {
   entry.loan_id = nullable_text(object, "loanId");
   entry.protection_id = nullable_text(object, "protectionId");
   entry.message = nullable_text(object, "message");
-  entry.metadata = member(object, "metadata");
-  entry.snapshot_before = member(object, "snapshotBefore");
-  entry.snapshot_after = member(object, "snapshotAfter");
+  entry.metadata = json_member(object, "metadata", false).value_or("");
+  entry.snapshot_before = json_member(object, "snapshotBefore", true);
+  entry.snapshot_after = json_member(object, "snapshotAfter", true);
   entry.created_at = required_text(object, "createdAt");
   const std::string prev_hash = required_text(object, "prevHash");
   std::optional<std::string> prev = hash_from_hex(prev_hash);

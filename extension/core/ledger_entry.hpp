@@ -20,7 +20,9 @@ inline constexpr const char* kEntryFormat = "pgfolio-ledger-entry/1";
 inline constexpr std::uint64_t kMaxExactInteger = (std::uint64_t{1} << 53) - 1;
 
 // One entry, field by field, as the database holds it. Decimals are canonical (§1.1: use
-// canonical_decimal), created_at is the §1.2 text, prev_hash the 32 raw bytes.
+// canonical_decimal), created_at is the §1.2 text, prev_hash the 32 raw bytes, and the JSON
+// members are already in their canonical form (§1.4: use canonical_ledger_json), so that the
+// database can write them straight from jsonb without building a JSON tree.
 struct Entry {
   std::string portfolio_id;
   std::uint64_t seq = 0;
@@ -32,20 +34,25 @@ struct Entry {
   std::optional<std::string> loan_id;
   std::optional<std::string> protection_id;
   std::optional<std::string> message;
-  nlohmann::json metadata = nlohmann::json::object();
-  nlohmann::json snapshot_before;  // null or an object
-  nlohmann::json snapshot_after;   // null or an object
+  std::string metadata = "{}";                 // a canonical JSON object
+  std::optional<std::string> snapshot_before;  // a canonical JSON object, or none (null)
+  std::optional<std::string> snapshot_after;
   std::string created_at;
   std::string prev_hash;
 };
 
-// The entry object (§1) of an entry; throws Error(VALIDATION_ERROR) naming the field when a
-// field breaks the format (a UUID not in lowercase form, a decimal not canonical, a JSON
-// number JCS would round, a prev_hash not 32 bytes, ...).
-nlohmann::json entry_object(const Entry& entry);
-
-// The canonical bytes of an entry: JCS of its entry object.
+// The canonical bytes of an entry: JCS of its entry object (§1). Throws
+// Error(VALIDATION_ERROR) naming the field when a field breaks the format (a UUID not in
+// lowercase form, a decimal not canonical, a prev_hash not 32 bytes, ...).
 std::string canonical_bytes(const Entry& entry);
+
+// One line of the JSON Lines export (§4): the entry object plus entryHash, in canonical form.
+std::string export_line(const Entry& entry, std::string_view entry_hash);
+
+// §1.4: the canonical text of a JSON value for an entry's metadata or snapshot, refusing with
+// Error(VALIDATION_ERROR) naming `field` any number that is not an integer of magnitude at
+// most 2^53 (the numbers JCS writes exactly).
+std::string canonical_ledger_json(const nlohmann::json& value, const std::string& field);
 
 // SHA-256 of the canonical bytes: the entry hash (32 raw bytes).
 std::string entry_hash(const Entry& entry);
@@ -64,10 +71,14 @@ std::string canonical_decimal(std::string_view text);
 // Error(VALIDATION_ERROR) outside years 0001-9999.
 std::string utc_timestamp(std::int64_t unix_micros);
 
+// True for the §1.2 shape YYYY-MM-DDTHH:MM:SS.ffffffZ.
+bool is_timestamp(std::string_view text);
+
 // True for the 36-character lowercase UUID form (§1.3).
 bool is_lowercase_uuid(std::string_view text);
 
-// 32 raw bytes from 64 hex digits (either case); std::nullopt for anything else.
+// 32 raw bytes from 64 lowercase hex digits (the format's only form of a hash); std::nullopt
+// for anything else.
 std::optional<std::string> hash_from_hex(std::string_view hex);
 
 // What is wrong with a chain at the first entry that breaks it (§2), or with a checkpoint.

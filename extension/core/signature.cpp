@@ -12,7 +12,6 @@
 
 #include "digest.hpp"
 #include "error.hpp"
-#include "ledger_entry.hpp"
 
 namespace pgfolio::ed25519 {
 namespace {
@@ -121,8 +120,9 @@ PublicKey PublicKey::from_text(std::string_view text) {
     if (!key) bad_key_text("not a PEM public key (-----BEGIN PUBLIC KEY-----)");
     return PublicKey(require_ed25519(std::move(key), "the PEM public key"));
   }
-  const std::optional<std::string> raw = ledger::hash_from_hex(text);
-  if (!raw) bad_key_text("an Ed25519 public key must be PEM or 64 hex digits");
+  const std::optional<std::string> raw = hex_decode(text);
+  if (!raw || raw->size() != kPublicKeySize)
+    bad_key_text("an Ed25519 public key must be PEM or 64 hex digits");
   return from_raw(*raw);
 }
 
@@ -175,8 +175,9 @@ PrivateKey PrivateKey::from_text(std::string_view text) {
     if (!key) bad_key_text("not an unencrypted PEM private key (-----BEGIN PRIVATE KEY-----)");
     return PrivateKey(require_ed25519(std::move(key), "the PEM private key"));
   }
-  std::optional<std::string> seed = ledger::hash_from_hex(text);
-  if (!seed) bad_key_text("an Ed25519 private key must be PEM or 64 hex digits (its seed)");
+  std::optional<std::string> seed = hex_decode(text);
+  if (!seed || seed->size() != kSeedSize)
+    bad_key_text("an Ed25519 private key must be PEM or 64 hex digits (its seed)");
   PrivateKey key = from_seed(*seed);
   OPENSSL_cleanse(seed->data(), seed->size());
   return key;

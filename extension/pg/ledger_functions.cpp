@@ -3,8 +3,11 @@
 // roots and proofs. The format itself lives in extension/core/ledger_entry and merkle, shared
 // with pgfolio-verify. Reads go through SPI as the caller, so row-level security decides which
 // portfolios a caller can verify or prove.
-// nlohmann/json before PostgreSQL's headers, whose port.h redefines snprintf as a macro.
-#include <nlohmann/json.hpp>
+// nlohmann/json (through the core's headers) before PostgreSQL's, whose port.h redefines
+// snprintf as a macro.
+#include "canonical_json.hpp"
+#include "ledger_entry.hpp"
+#include "merkle.hpp"
 
 #include <array>
 #include <cstring>
@@ -13,13 +16,10 @@
 #include <string>
 #include <vector>
 
-#include "canonical_json.hpp"
 #include "convert.hpp"
 #include "digest.hpp"
 #include "error.hpp"
-#include "jsonb_json.hpp"
-#include "ledger_entry.hpp"
-#include "merkle.hpp"
+#include "jsonb_canonical.hpp"
 #include "spi.hpp"
 
 namespace pgfolio::pg {
@@ -98,10 +98,11 @@ ledger::Entry entry_from(const FieldReader& field) {
     if (is_null) return std::nullopt;
     return uuid_to_string(value);
   };
-  auto json_value = [&](int i) -> nlohmann::json {
+  auto json_value = [&](int i, const char* name) -> std::optional<std::string> {
     bool is_null = false;
     Datum value = field(i, &is_null);
-    return is_null ? nlohmann::json(nullptr) : jsonb_to_json(value);
+    if (is_null) return std::nullopt;
+    return jsonb_canonical(value, JsonNumbers::kExactIntegers, name);
   };
   auto required = [&](int i) {
     bool is_null = false;
@@ -125,9 +126,9 @@ ledger::Entry entry_from(const FieldReader& field) {
   entry.loan_id = uuid(7);
   entry.protection_id = uuid(8);
   entry.message = text(9);
-  entry.metadata = json_value(10);
-  entry.snapshot_before = json_value(11);
-  entry.snapshot_after = json_value(12);
+  entry.metadata = json_value(10, "metadata").value_or("");
+  entry.snapshot_before = json_value(11, "snapshotBefore");
+  entry.snapshot_after = json_value(12, "snapshotAfter");
   entry.created_at =
       ledger::utc_timestamp(DatumGetTimestampTz(required(13)) + kPostgresEpochInUnixMicros);
   entry.prev_hash = bytea_bytes(required(14));
@@ -233,8 +234,7 @@ std::vector<std::string> leaf_hashes(Datum portfolio_id, std::optional<std::uint
 }  // namespace
 
 PGFOLIO_FUNCTION(pgfolio_canonical_json) {
-  const std::string text = canonical_json(jsonb_to_json(PG_GETARG_DATUM(0)));
-  return to_text(text);
+  return to_text(jsonb_canonical(PG_GETARG_DATUM(0), JsonNumbers::kEcmascript, "value"));
 }
 
 PGFOLIO_FUNCTION(pgfolio_ledger_canonical_bytes) {
@@ -246,13 +246,12 @@ PGFOLIO_FUNCTION(pgfolio_ledger_entry_hash) {
 }
 
 PGFOLIO_FUNCTION(pgfolio_ledger_export_line) {
-  nlohmann::json line = ledger::entry_object(entry_from_row(fcinfo));
+  const ledger::Entry entry = entry_from_row(fcinfo);
   HeapTupleHeader row = pg_guard([&] { return PG_GETARG_HEAPTUPLEHEADER(0); });
   bool is_null = false;
   Datum stored = pg_guard([&] { return GetAttributeByName(row, "entry_hash", &is_null); });
   if (is_null) throw Error(ErrorCode::VALIDATION_ERROR, "ledger entry column entry_hash is null");
-  line["entryHash"] = hex_encode(bytea_bytes(stored));
-  return to_text(canonical_json(line));
+  return to_text(ledger::export_line(entry, bytea_bytes(stored)));
 }
 
 PGFOLIO_FUNCTION(pgfolio_merkle_root) {
@@ -336,6 +335,37 @@ SavedQuery kEntriesOfOne{
     "protection_id, message, metadata, snapshot_before, snapshot_after, created_at, prev_hash, "
     "entry_hash FROM pgfolio.ledger WHERE portfolio_id = $1 ORDER BY seq",
     {UUIDOID}};
+
+// A memory context for what reading one row allocates (numeric and uuid text, detoasted
+// copies, jsonb iterators), emptied after each row: ledger_verify reads millions of rows in
+// one call. Created inside the SPI session, as a child of its context, and deleted before it.
+class RowMemory {
+ public:
+  RowMemory()
+      : context_(pg_guard([] {
+          return AllocSetContextCreate(CurrentMemoryContext, "pgfolio ledger row",
+                                       ALLOCSET_SMALL_SIZES);
+        })) {}
+  ~RowMemory() { MemoryContextDelete(context_); }
+  RowMemory(const RowMemory&) = delete;
+  RowMemory& operator=(const RowMemory&) = delete;
+
+  // Runs fn with the row context current, then empties it (also when fn throws).
+  template <typename Fn>
+  decltype(auto) use(Fn&& fn) {
+    struct Restore {
+      MemoryContext context, previous;
+      ~Restore() {
+        MemoryContextSwitchTo(previous);
+        MemoryContextReset(context);
+      }
+    } restore{context_, MemoryContextSwitchTo(context_)};
+    return fn();
+  }
+
+ private:
+  MemoryContext context_;
+};
 
 struct Checkpoint {
   std::uint64_t tree_size;
@@ -436,6 +466,7 @@ PGFOLIO_FUNCTION(pgfolio_ledger_verify) {
     spi.stream(kAllCheckpoints, {}, 10000, read_checkpoints);
   }
 
+  RowMemory row_memory;
   std::optional<PortfolioVerification> current;
   auto finish_current = [&] {
     if (!current) return;
@@ -455,15 +486,17 @@ PGFOLIO_FUNCTION(pgfolio_ledger_verify) {
       }
       if (current->failed()) continue;
       const std::uint64_t seq = static_cast<std::uint64_t>(DatumGetInt64(spi.get(r, 2)));
-      std::string computed;
-      try {
-        computed = ledger::entry_hash(
-            entry_from([&](int i, bool* is_null) { return spi.get(r, i + 1, is_null); }));
-      } catch (const Error&) {
-        // A row the format cannot serialise (an altered type, a float in a snapshot): the
-        // chain checker reports it as malformed. PostgreSQL errors are not caught here.
-      }
-      current->add(seq, bytea_bytes(spi.get(r, 15)), bytea_bytes(spi.get(r, 16)), computed);
+      row_memory.use([&] {
+        std::string computed;
+        try {
+          computed = ledger::entry_hash(
+              entry_from([&](int i, bool* is_null) { return spi.get(r, i + 1, is_null); }));
+        } catch (const Error&) {
+          // A row the format cannot serialise (an altered type, a float in a snapshot): the
+          // chain checker reports it as malformed. PostgreSQL errors are not caught here.
+        }
+        current->add(seq, bytea_bytes(spi.get(r, 15)), bytea_bytes(spi.get(r, 16)), computed);
+      });
     }
   };
   if (one) {

@@ -33,7 +33,8 @@ std::vector<Entry> chain(const std::string& portfolio, std::uint64_t count, int 
     e.prev_hash = prev;
     if (seq == 1) {
       e.entry_type = "PORTFOLIO_CREATED";
-      e.snapshot_after = json{{"cash", "0"}, {"holdings", json::array()}};
+      e.snapshot_after =
+          canonical_ledger_json(json{{"cash", "0"}, {"holdings", json::array()}}, "snapshotAfter");
     } else if (seq % 3 == 0) {
       e.entry_type = "TRADE_BUY";
       e.asset_id = "GOLD";
@@ -41,7 +42,7 @@ std::vector<Entry> chain(const std::string& portfolio, std::uint64_t count, int 
       e.amount = std::to_string(3050 + amount_bump) + ".25";
       e.boundary = "SAFE";
       e.message = "Bought 0.5 GOLD";
-      e.metadata = json{{"price", "6100.5"}, {"lot", seq}};
+      e.metadata = canonical_ledger_json(json{{"price", "6100.5"}, {"lot", seq}}, "metadata");
     } else {
       e.entry_type = "ADD_FUNDS";
       e.amount = std::to_string(1000 * seq + amount_bump) + ".5";
@@ -54,9 +55,8 @@ std::vector<Entry> chain(const std::string& portfolio, std::uint64_t count, int 
 }
 
 std::string line_of(const Entry& e) {
-  json object = entry_object(e);
-  object["entryHash"] = hex_encode(entry_hash(e));
-  return object.dump();
+  // Not the canonical line: a verifier must not depend on member order or spacing.
+  return json::parse(export_line(e, entry_hash(e))).dump();
 }
 
 std::vector<std::string> lines_of(const std::vector<Entry>& entries) {

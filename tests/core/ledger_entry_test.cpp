@@ -23,12 +23,15 @@ Entry sample_entry() {
   e.amount = "15250.75";
   e.boundary = "SAFE";
   e.message = "Bought 2.5 GOLD \"24K\"";
-  e.metadata = json{{"fee", "12.5"}, {"units", 3}};
-  e.snapshot_before = json{{"cash", "20000"}, {"holdings", json::array()}};
-  e.snapshot_after = json{
-      {"cash", "4749.25"},
-      {"holdings",
-       json::array({json{{"assetId", "GOLD"}, {"quantity", "2.5"}, {"averageCost", "6100.3"}}})}};
+  e.metadata = canonical_ledger_json(json{{"units", 3}, {"fee", "12.5"}}, "metadata");
+  e.snapshot_before =
+      canonical_ledger_json(json{{"holdings", json::array()}, {"cash", "20000"}}, "snapshotBefore");
+  e.snapshot_after = canonical_ledger_json(
+      json{{"cash", "4749.25"},
+           {"holdings",
+            json::array(
+                {json{{"quantity", "2.5"}, {"assetId", "GOLD"}, {"averageCost", "6100.3"}}})}},
+      "snapshotAfter");
   e.created_at = "2026-11-22T04:19:02.123400Z";
   e.prev_hash = std::string(32, '\x11');
   return e;
@@ -51,29 +54,41 @@ TEST(LedgerEntry, CanonicalBytesOfAKnownEntry) {
   EXPECT_EQ(entry_hash(sample_entry()), sha256(kSampleCanonical));
 }
 
-TEST(LedgerEntry, ExportObjectRoundTripsToTheSameBytes) {
-  const json object = entry_object(sample_entry());
-  EXPECT_EQ(canonical_bytes_of_object(object), kSampleCanonical);
+TEST(LedgerEntry, ExportLineRoundTripsToTheSameBytes) {
+  const std::string hash = entry_hash(sample_entry());
+  json line = json::parse(export_line(sample_entry(), hash));
+  EXPECT_EQ(line["entryHash"], hex_encode(hash));
+  line.erase("entryHash");
+  EXPECT_EQ(canonical_bytes_of_object(line), kSampleCanonical);
   // Member order and whitespace of an export line do not matter.
-  EXPECT_EQ(canonical_bytes_of_object(json::parse(object.dump(2))), kSampleCanonical);
+  EXPECT_EQ(canonical_bytes_of_object(json::parse(line.dump(2))), kSampleCanonical);
+  // The line itself is canonical: entryHash sits between createdAt and entryType.
+  EXPECT_NE(export_line(sample_entry(), hash).find(R"(Z","entryHash":")"), std::string::npos);
 }
 
 TEST(LedgerEntry, ExportObjectWithAMemberMissingOrExtraIsMalformed) {
-  json missing = entry_object(sample_entry());
+  const json good = json::parse(canonical_bytes(sample_entry()));
+  json missing = good;
   missing.erase("boundary");
   EXPECT_THROW(canonical_bytes_of_object(missing), Error);
-  json extra = entry_object(sample_entry());
+  json extra = good;
   extra["entryHash"] = "00";
   EXPECT_THROW(canonical_bytes_of_object(extra), Error);
-  json wrong_format = entry_object(sample_entry());
+  json wrong_format = good;
   wrong_format["format"] = "pgfolio-ledger-entry/2";
   EXPECT_THROW(canonical_bytes_of_object(wrong_format), Error);
-  json upper_hash = entry_object(sample_entry());
+  json upper_hash = good;
   upper_hash["prevHash"] = std::string(64, 'A');
   EXPECT_THROW(canonical_bytes_of_object(upper_hash), Error);
-  json negative_seq = entry_object(sample_entry());
+  json negative_seq = good;
   negative_seq["seq"] = -1;
   EXPECT_THROW(canonical_bytes_of_object(negative_seq), Error);
+  json float_in_snapshot = good;
+  float_in_snapshot["snapshotAfter"]["cash"] = 4749.25;
+  EXPECT_THROW(canonical_bytes_of_object(float_in_snapshot), Error);
+  json array_metadata = good;
+  array_metadata["metadata"] = json::array();
+  EXPECT_THROW(canonical_bytes_of_object(array_metadata), Error);
 }
 
 TEST(LedgerEntry, EveryFieldIsCoveredByTheHash) {
@@ -91,9 +106,9 @@ TEST(LedgerEntry, EveryFieldIsCoveredByTheHash) {
   EXPECT_TRUE(differs([](Entry& e) { e.loan_id = "00000000-0000-4000-8000-000000000001"; }));
   EXPECT_TRUE(differs([](Entry& e) { e.protection_id = "00000000-0000-4000-8000-000000000001"; }));
   EXPECT_TRUE(differs([](Entry& e) { e.message = "Bought"; }));
-  EXPECT_TRUE(differs([](Entry& e) { e.metadata["fee"] = "12.6"; }));
-  EXPECT_TRUE(differs([](Entry& e) { e.snapshot_before = nullptr; }));
-  EXPECT_TRUE(differs([](Entry& e) { e.snapshot_after["cash"] = "4749.26"; }));
+  EXPECT_TRUE(differs([](Entry& e) { e.metadata = R"({"fee":"12.6","units":3})"; }));
+  EXPECT_TRUE(differs([](Entry& e) { e.snapshot_before.reset(); }));
+  EXPECT_TRUE(differs([](Entry& e) { e.snapshot_after = R"({"cash":"4749.26"})"; }));
   EXPECT_TRUE(differs([](Entry& e) { e.created_at = "2026-11-22T04:19:02.123401Z"; }));
   EXPECT_TRUE(differs([](Entry& e) { e.prev_hash[31] = '\x12'; }));
   EXPECT_TRUE(differs([](Entry& e) { e.portfolio_id[0] = '7'; }));
@@ -120,18 +135,22 @@ TEST(LedgerEntry, RefusesFieldsThatBreakTheFormat) {
   EXPECT_TRUE(refused([](Entry& e) { e.quantity = "1e3"; }));
   EXPECT_TRUE(refused([](Entry& e) { e.boundary = "UNSAFE"; }));
   EXPECT_TRUE(refused([](Entry& e) { e.loan_id = "not-a-uuid"; }));
-  EXPECT_TRUE(refused([](Entry& e) { e.metadata = json::array(); }));
-  EXPECT_TRUE(refused([](Entry& e) { e.metadata["price"] = 100.5; }));
-  EXPECT_TRUE(refused([](Entry& e) { e.snapshot_after["n"] = 9007199254740993ULL; }));
-  EXPECT_TRUE(refused([](Entry& e) { e.snapshot_before = "text"; }));
+  EXPECT_TRUE(refused([](Entry& e) { e.metadata = "[]"; }));
+  EXPECT_TRUE(refused([](Entry& e) { e.snapshot_before = "\"text\""; }));
   EXPECT_TRUE(refused([](Entry& e) { e.created_at = "2026-11-22 04:19:02"; }));
   EXPECT_TRUE(refused([](Entry& e) { e.prev_hash = "short"; }));
   EXPECT_TRUE(refused([](Entry& e) { e.message = std::string("\xff\xfe"); }));
+}
+
+TEST(LedgerEntry, LedgerJsonAllowsOnlyExactIntegers) {
+  EXPECT_THROW(canonical_ledger_json(json{{"price", 100.5}}, "metadata"), Error);
+  EXPECT_THROW(canonical_ledger_json(json{{"n", 9007199254740993ULL}}, "metadata"), Error);
+  EXPECT_THROW(canonical_ledger_json(json{{"a", json::array({-9007199254740993LL})}}, "metadata"),
+               Error);
   // 2^53 itself is exact, one more is not.
-  Entry e = sample_entry();
-  e.metadata["n"] = 9007199254740992ULL;
-  e.metadata["m"] = -9007199254740992LL;
-  EXPECT_NO_THROW(canonical_bytes(e));
+  EXPECT_EQ(canonical_ledger_json(json{{"n", 9007199254740992ULL}, {"m", -9007199254740992LL}},
+                                  "metadata"),
+            R"({"m":-9007199254740992,"n":9007199254740992})");
 }
 
 TEST(LedgerEntry, CanonicalDecimals) {
@@ -160,6 +179,7 @@ TEST(LedgerEntry, UtcTimestamps) {
 
 TEST(LedgerEntry, HashesFromHex) {
   EXPECT_EQ(hash_from_hex(std::string(64, 'a')), std::string(32, '\xaa'));
+  EXPECT_FALSE(hash_from_hex(std::string(64, 'A')));
   EXPECT_FALSE(hash_from_hex(std::string(63, 'a')));
   EXPECT_FALSE(hash_from_hex(std::string(64, 'g')));
 }
