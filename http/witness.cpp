@@ -114,6 +114,9 @@ void WitnessFile::load(const ed25519::PublicKey& key) {
     }
     return;
   }
+  // Every root signed per (portfolio, size): two for one size would mean the file was
+  // tampered with (or two witnesses shared it).
+  std::map<std::pair<std::string, std::uint64_t>, std::string> roots;
   size_t start = 0;
   while (start < content.size()) {
     const size_t end = content.find('\n', start);
@@ -134,13 +137,12 @@ void WitnessFile::load(const ed25519::PublicKey& key) {
                                ": a new key starts a new file (docs/witness.md)");
     if (!ledger::verify_checkpoint_signature(checkpoint, key))
       throw std::runtime_error(where + ": the signature does not verify");
+    auto [root, first_at_size] = roots.emplace(
+        std::make_pair(checkpoint.portfolio_id, checkpoint.tree_size), checkpoint.root_hash);
+    if (!first_at_size && root->second != checkpoint.root_hash)
+      throw std::runtime_error(where + " signs another root for a tree size signed before");
     auto [known, inserted] = latest_.emplace(checkpoint.portfolio_id, checkpoint);
-    if (!inserted) {
-      if (checkpoint.tree_size == known->second.tree_size &&
-          checkpoint.root_hash != known->second.root_hash)
-        throw std::runtime_error(where + " signs another root for a tree size signed before");
-      if (checkpoint.tree_size >= known->second.tree_size) known->second = checkpoint;
-    }
+    if (!inserted && checkpoint.tree_size >= known->second.tree_size) known->second = checkpoint;
     ++lines_;
     start = end + 1;
   }

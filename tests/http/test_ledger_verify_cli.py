@@ -1,0 +1,135 @@
+"""pgfolio-verify (docs/verify.md) on what a client really gets: the JSON Lines export of a
+portfolio's ledger, the checkpoints the witness signed (from GET /ledger/checkpoints/latest
+and from the witness's file) and the key from GET /ledger/public-key. It exits 0 on the good
+export, and 1 naming the entry on a changed amount, a deleted line, or a history rebuilt
+from genesis (which verifies on its own) checked against a checkpoint signed before.
+
+The export is made with pgfolio.ledger_export_line, which is what the export endpoint
+streams. Runs against a witnessing server of its own on the outage cluster (the rebuild
+must not touch the main database); its portfolios are removed at the end."""
+
+import json
+import subprocess
+
+import pytest
+
+import accounts
+from accounts import bearer
+from ledger_witness_support import (Witness, append, export_lines, file_checkpoints,
+                                    new_portfolio, new_seed, public_key_of_seed,
+                                    rebuild_from_genesis,
+                                    remove_portfolios, wait_for_checkpoint)
+from support import wait_until
+
+
+@pytest.fixture(scope="module")
+def cluster_db(outage_cluster):
+    connection = outage_cluster.connect()
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(scope="module")
+def made(cluster_db):
+    portfolios = []
+    yield portfolios
+    remove_portfolios(cluster_db, portfolios)
+
+
+@pytest.fixture(scope="module")
+def witness(settings, outage_cluster, tmp_path_factory, made):
+    witness = Witness(settings, outage_cluster, tmp_path_factory.mktemp("verify-witness"),
+                      new_seed())
+    try:
+        yield witness
+    finally:
+        assert witness.stop() == 0, witness.log_text()[-3000:]
+
+
+@pytest.fixture(scope="module")
+def signed(witness, cluster_db, made, tmp_path_factory):
+    """A portfolio of 5 entries signed at sizes 3 and 5, with its owner's token, and the
+    witness's public key in a file (PEM) as the API publishes it."""
+    person = accounts.register(witness.client)
+    portfolio_id = new_portfolio(cluster_db, person["user"]["id"], default=True)
+    made.append(portfolio_id)
+    append(cluster_db, portfolio_id, 3, amount="250.75")
+    wait_for_checkpoint(witness.witness_file, portfolio_id, 3)
+    append(cluster_db, portfolio_id, 2, amount="0.000001")
+    wait_for_checkpoint(witness.witness_file, portfolio_id, 5)
+    directory = tmp_path_factory.mktemp("verify")
+    key = witness.client.get("/api/v1/ledger/public-key").json()
+    (directory / "key.pem").write_text(key["pem"])
+    (directory / "key.hex").write_text(key["publicKey"] + "\n")
+    token = person["accessToken"]
+    latest = wait_until(
+        lambda: (lambda r: r.status == 200 and r.json()["treeSize"] == 5 and r.json())(
+            witness.client.get("/api/v1/ledger/checkpoints/latest", bearer(token))),
+        10, what="the latest checkpoint served")
+    (directory / "latest.json").write_text(json.dumps(latest))
+    with open(directory / "witness-lines.jsonl", "w") as lines:
+        for checkpoint in file_checkpoints(witness.witness_file, portfolio_id):
+            lines.write(json.dumps(checkpoint) + "\n")
+    return {"portfolio": portfolio_id, "dir": directory, "lines": export_lines(cluster_db, portfolio_id)}
+
+
+def verify(settings, export_lines_, directory, key="key.pem", checkpoint="latest.json"):
+    export = directory / "export.jsonl"
+    export.write_text("".join(line + "\n" for line in export_lines_))
+    result = subprocess.run([str(settings.root / "build" / "pgfolio-verify"), "--export",
+                             str(export), "--public-key", str(directory / key), "--checkpoint",
+                             str(directory / checkpoint)], capture_output=True, timeout=30)
+    return result.returncode, result.stdout.decode() + result.stderr.decode()
+
+
+def test_the_good_export_verifies(settings, signed):
+    status, output = verify(settings, signed["lines"], signed["dir"])
+    assert status == 0, output
+    assert f"ok {signed['portfolio']} 5 entries, checkpoint size 5" in output
+    # Both checkpoints from the witness's file (the first older than the export's end), and
+    # the key as hex digits.
+    status, output = verify(settings, signed["lines"], signed["dir"], key="key.hex",
+                            checkpoint="witness-lines.jsonl")
+    assert status == 0, output
+    assert "2 of 2 checkpoints verified" in output
+
+
+def test_a_changed_amount_is_named(settings, signed):
+    lines = list(signed["lines"])
+    entry = json.loads(lines[2])
+    assert entry["seq"] == 3
+    entry["amount"] = "250.76"  # the entry's hash left as it was
+    lines[2] = json.dumps(entry)
+    status, output = verify(settings, lines, signed["dir"])
+    assert status == 1, output
+    assert f"FAILED {signed['portfolio']} seq 3: hash mismatch" in output
+
+
+def test_a_deleted_line_is_named(settings, signed):
+    lines = signed["lines"][:3] + signed["lines"][4:]
+    status, output = verify(settings, lines, signed["dir"])
+    assert status == 1, output
+    assert f"FAILED {signed['portfolio']} seq 4: gap" in output
+
+
+def test_checkpoints_under_another_key_fail(settings, signed):
+    (signed["dir"] / "other.hex").write_text(public_key_of_seed(new_seed())["hex"])
+    status, output = verify(settings, signed["lines"], signed["dir"], key="other.hex")
+    assert status == 1, output
+
+
+def test_a_history_rebuilt_from_genesis_fails_against_the_old_checkpoint(settings, signed,
+                                                                         cluster_db):
+    rebuild_from_genesis(cluster_db, signed["portfolio"], seq=4, amount="1")
+    rebuilt = export_lines(cluster_db, signed["portfolio"])
+    assert rebuilt != signed["lines"]
+    # The rebuilt chain is consistent in itself: its entries' hashes and links all hold...
+    status, output = verify(settings, rebuilt, signed["dir"])
+    assert status == 1, output
+    assert "hash mismatch" not in output and "link mismatch" not in output
+    # ...but its root at size 5 is not the one the witness signed.
+    assert f"FAILED {signed['portfolio']} checkpoint treeSize 5: checkpoint mismatch" in output
+    # The checkpoint of size 3 still holds: the rewrite is after entry 3.
+    status, output = verify(settings, rebuilt, signed["dir"], checkpoint="witness-lines.jsonl")
+    assert status == 1, output
+    assert "1 of 2 checkpoints verified" in output, output
