@@ -60,7 +60,17 @@ AS $$
                        RETURNING 1)
           SELECT (SELECT count(*) FROM otp) + (SELECT count(*) FROM tokens)
                  + (SELECT count(*) FROM sessions) + (SELECT count(*) FROM expired)
-                 + (SELECT count(*) FROM abandoned) + (SELECT count(*) FROM finished)$cmd$)
+                 + (SELECT count(*) FROM abandoned) + (SELECT count(*) FROM finished)$cmd$),
+    -- The activity feed (sql/84-history.sql) keeps each portfolio's newest
+    -- activity_feed_length() lines, all that GET /activity shows; the ledger keeps the rest.
+    ('trim-action-log', '37 3 * * *',
+     $cmd$WITH ranked AS (SELECT a.id, row_number() OVER (PARTITION BY a.portfolio_id
+                                                         ORDER BY a.id DESC) AS n
+                         FROM @extschema@.action_log a),
+          d AS (DELETE FROM @extschema@.action_log a USING ranked r
+                WHERE a.id = r.id AND r.n > @extschema@.activity_feed_length()
+                RETURNING 1)
+          SELECT count(*) FROM d$cmd$)
 $$;
 
 -- Runs job `name` now and logs the run. A failing job's error is recorded in job_runs and the
