@@ -138,6 +138,28 @@ std::optional<std::string> Transaction::call(const std::string& function,
   return std::string(result[0][0].c_str());
 }
 
+void Transaction::for_each_row(const std::string& function,
+                               const std::vector<std::optional<std::string>>& args, size_t batch,
+                               const std::function<bool(std::string_view)>& row) {
+  constexpr const char* kCursor = "pgfolio_http_rows";
+  tx_.exec("SET TRANSACTION READ ONLY");
+  std::string declare = std::string("DECLARE ") + kCursor +
+                        " NO SCROLL CURSOR FOR SELECT r.line FROM pgfolio." + function + "(";
+  for (size_t i = 0; i < args.size(); ++i) declare += (i ? ", $" : "$") + std::to_string(i + 1);
+  declare += ") AS r(line)";
+  std::vector<const char*> values;
+  for (const auto& arg : args) values.push_back(arg ? arg->c_str() : nullptr);
+  tx_.exec_params(declare, pqxx::prepare::make_dynamic_params(values));
+  const std::string fetch =
+      "FETCH FORWARD " + std::to_string(batch) + " FROM " + std::string(kCursor);
+  for (bool more = true; more;) {
+    const pqxx::result rows = tx_.exec(fetch);
+    for (const auto& fetched : rows)
+      if (!row(std::string_view(fetched[0].c_str(), fetched[0].size()))) return;
+    more = rows.size() == batch;
+  }
+}
+
 DbResult Database::call_route(const Route& route,
                               const std::vector<std::optional<std::string>>& args,
                               const RequestIdentity& identity, const std::string& request_id) {

@@ -10,6 +10,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "db_pool.hpp"
@@ -72,6 +73,15 @@ class Transaction {
   // the declared types. The result is the value as text, nullopt for SQL NULL.
   std::optional<std::string> call(const std::string& function,
                                   const std::vector<std::optional<std::string>>& args);
+
+  // Reads the rows of pgfolio.<function>($1, ...), a set-returning function of text, through
+  // a server-side cursor, `batch` rows per FETCH, handing each to `row` until it returns
+  // false: the result is never held whole (streamed answers, export_stream.hpp). The
+  // transaction becomes read-only first: a streamed answer keeps it open for as long as the
+  // client takes to read, and so it must not hold anything a writer could wait for.
+  void for_each_row(const std::string& function,
+                    const std::vector<std::optional<std::string>>& args, size_t batch,
+                    const std::function<bool(std::string_view)>& row);
 
  private:
   pqxx::work& tx_;

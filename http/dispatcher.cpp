@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "digest.hpp"
+#include "export_stream.hpp"
 #include "openapi.hpp"
 #include "url_text.hpp"
 
@@ -144,6 +145,10 @@ Reply Dispatcher::dispatch(const IncomingRequest& request) {
       return labelled(problem_reply(rate_limited(wait)));
 
   if (route.builtin != Builtin::kNone) return labelled(builtin_reply(route, request));
+  // Runs later, while the answer is written (HttpHandler): its body never sits in a Reply.
+  if (!route.stream_function.empty())
+    return labelled(
+        stream_reply(context_.database, route, std::move(args), identity, request.request_id));
 
   DbResult result = route.flow != Flow::kNone
                         ? run_flow(context_.auth, context_.database,

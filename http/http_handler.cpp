@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "access_log.hpp"
+#include "export_stream.hpp"
 #include "headers.hpp"
 #include "request_id.hpp"
 
@@ -117,12 +118,10 @@ struct Exchange {
   bool keep_alive;
 };
 
-// The answer to a HEAD request: what a GET would answer, Content-Length included, without the
-// body. Pistache 0.0.5's ResponseWriter always writes Content-Length as the size of the body
-// it sends, so the head is written here, the way putOnWire writes it, and queued on the same
-// transport (so it keeps its place among pipelined answers).
-Pistache::Async::Promise<ssize_t> send_head_only(ResponseWriter& response, const Exchange& exchange,
-                                                 int status, size_t content_length) {
+// The status line and header lines of an answer, the way Pistache's putOnWire writes them,
+// without the blank line that ends the head: for the heads written here rather than by
+// ResponseWriter::send.
+std::string head_lines(ResponseWriter& response, const Exchange& exchange, int status) {
   const auto code = static_cast<Pistache::Http::Code>(status);
   std::ostringstream head;
   head << exchange.version << ' ' << status << ' ' << code << "\r\n";
@@ -131,14 +130,23 @@ Pistache::Async::Promise<ssize_t> send_head_only(ResponseWriter& response, const
     header->write(head);
     head << "\r\n";
   }
-  head << "Content-Length: " << content_length << "\r\n\r\n";
-  const std::string text = head.str();
+  return head.str();
+}
+
+// The answer to a HEAD request: what a GET would answer, Content-Length included, without the
+// body. Pistache 0.0.5's ResponseWriter always writes Content-Length as the size of the body
+// it sends, so the head is written here and queued on the same transport (so it keeps its
+// place among pipelined answers).
+Pistache::Async::Promise<ssize_t> send_head_only(ResponseWriter& response, const Exchange& exchange,
+                                                 int status, size_t content_length) {
+  const std::string text = head_lines(response, exchange, status) +
+                           "Content-Length: " + std::to_string(content_length) + "\r\n\r\n";
   return response.peer()->send(Pistache::RawBuffer(text, text.size()));
 }
 
-// Writes `reply` with the headers every answer carries: X-Request-Id, CORS, Connection.
-SendOutcome send_reply(ResponseWriter& response, const Reply& reply, const Exchange& exchange,
-                       const CorsPolicy& cors) {
+// The headers every answer carries (X-Request-Id, CORS, Connection) and `reply`'s own.
+void apply_headers(ResponseWriter& response, const Reply& reply, const Exchange& exchange,
+                   const CorsPolicy& cors) {
   set_header(response, "X-Request-Id", exchange.request_id);
   set_header(response, "Connection", exchange.keep_alive ? "keep-alive" : "close");
   if (!reply.is_preflight)
@@ -146,6 +154,12 @@ SendOutcome send_reply(ResponseWriter& response, const Reply& reply, const Excha
       set_header(response, name, value);
   for (const auto& [name, value] : reply.headers) set_header(response, name, value);
   if (!reply.content_type.empty()) set_header(response, "Content-Type", reply.content_type);
+}
+
+// Writes `reply` with the headers every answer carries.
+SendOutcome send_reply(ResponseWriter& response, const Reply& reply, const Exchange& exchange,
+                       const CorsPolicy& cors) {
+  apply_headers(response, reply, exchange, cors);
   if (exchange.head)
     return {send_head_only(response, exchange, reply.status, reply.body.size()), 0};
   auto sent = response.send(static_cast<Pistache::Http::Code>(reply.status), reply.body);
@@ -158,6 +172,53 @@ void record(ServerContext& context, const std::string& request_id, const std::st
   context.metrics.observe_request(reply.route_label, method, reply.status, seconds);
   write_access_log(
       {request_id, method, path, reply.route_label, reply.status, seconds * 1000.0, bytes});
+}
+
+// Writes a streamed answer (export_stream.hpp) and returns its body bytes; nullopt when it
+// failed before its head, `reply` then being the problem to answer as usual. Once the head is
+// out a failure can only cut the answer short: no last chunk, and the connection closes.
+std::optional<size_t> send_streamed(ServerContext& context, Pistache::Tcp::Transport* transport,
+                                    ResponseWriter& response, Reply& reply,
+                                    const Exchange& exchange) {
+  auto peer = response.peer();
+  SocketBodyWriter writer(
+      transport, peer,
+      [&](const std::string& content_type, const HeaderList& headers) {
+        Reply head;
+        head.content_type = content_type;
+        head.headers = headers;
+        apply_headers(response, head, exchange, context.cors);
+        return head_lines(response, exchange, 200);
+      },
+      exchange.version != Pistache::Http::Version::Http10, exchange.head);
+  std::optional<Problem> problem;
+  try {
+    problem = reply.stream(writer);
+  } catch (const std::exception& error) {
+    log_error(exchange.request_id, std::string("streamed answer failed: ") + error.what());
+    problem = make_problem(ErrorCode::INTERNAL_ERROR, internal_detail(exchange.request_id));
+  }
+  if (!writer.started()) {
+    Reply answer = problem_reply(
+        problem ? *problem
+                : make_problem(ErrorCode::INTERNAL_ERROR, internal_detail(exchange.request_id)));
+    // The request got here with a token, so a refusal of its session is about that token.
+    if (answer.status == 401)
+      answer.headers.emplace_back("WWW-Authenticate",
+                                  "Bearer realm=\"pgfolio\", error=\"invalid_token\"");
+    answer.route_label = reply.route_label;
+    reply = std::move(answer);
+    return std::nullopt;
+  }
+  const bool complete = !problem && writer.finish();
+  if (problem)
+    log_error(exchange.request_id, "streamed answer cut short after " +
+                                       std::to_string(writer.body_bytes()) + " body bytes");
+  if (!complete || !writer.reusable() || !exchange.keep_alive) {
+    mark_closing(peer);
+    ::shutdown(peer->fd(), SHUT_WR);
+  }
+  return writer.body_bytes();
 }
 
 // The peer's IP address. Pistache 0.0.5's Request::address() is not filled in (it reads
@@ -318,12 +379,20 @@ void HttpHandler::onRequest(const Request& request, ResponseWriter response) {
     reply = problem_reply(make_problem(ErrorCode::INTERNAL_ERROR, internal_detail(request_id)));
   }
 
-  // While shutting down, tell keep-alive clients to reconnect (to the next instance).
-  bool keep_alive = wants_keep_alive(request) && !context_->draining.load();
+  // While shutting down, tell keep-alive clients to reconnect (to the next instance). HTTP/1.0
+  // has no chunked coding: a streamed body ends where the connection does.
+  bool keep_alive = wants_keep_alive(request) && !context_->draining.load() &&
+                    !(reply.stream && request.version() == Pistache::Http::Version::Http10);
   auto peer = response.peer();
   const bool head = request.method() == Pistache::Http::Method::Head;
-  SendOutcome outcome = send_reply(
-      response, reply, {request_id, origin, request.version(), head, keep_alive}, context_->cors);
+  const Exchange exchange{request_id, origin, request.version(), head, keep_alive};
+  if (reply.stream) {
+    if (auto bytes = send_streamed(*context_, transport(), response, reply, exchange)) {
+      record(*context_, request_id, method_name(request.method()), path, reply, *bytes, start);
+      return;
+    }
+  }
+  SendOutcome outcome = send_reply(response, reply, exchange, context_->cors);
   if (!keep_alive) {
     mark_closing(peer);
     close_after_send(std::move(outcome.sent), peer);

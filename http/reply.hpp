@@ -2,6 +2,8 @@
 // and the route label used by the access log and the metrics.
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -10,6 +12,8 @@
 
 namespace pgfolio::http {
 
+class BodyWriter;  // export_stream.hpp
+
 struct Reply {
   int status = 200;
   std::string content_type = kJsonContentType;  // empty for bodiless answers (204)
@@ -17,6 +21,9 @@ struct Reply {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string route_label = "unmatched";  // route template, "unmatched" or "none"
   bool is_preflight = false;              // CORS headers are already in `headers`
+  // A streamed answer (export_stream.hpp) in place of `body`: writes the head and the body
+  // to the writer as the database produces them, or answers a problem before the head.
+  std::function<std::optional<Problem>(BodyWriter&)> stream;
 };
 
 Reply problem_reply(const Problem& problem);

@@ -608,6 +608,143 @@ nlohmann::json build_witness_schemas() {
   };
 }
 
+// The caller's ledger (sql/84-history.sql; docs/http.md, "History"): entries a page at a time
+// or one whole, the export streamed, an entry's inclusion proof against the latest signed
+// checkpoint, and the activity feed.
+std::vector<Route> build_history_table() {
+  const RouteArg portfolio_id{ArgSource::kQuery,
+                              "portfolioId",
+                              false,
+                              kUuidLength,
+                              "Only this portfolio (one of the caller's); all of them when absent",
+                              kUuidPattern};
+  RouteArg page_size{ArgSource::kQuery, "pageSize", false, 3, "Entries per page, 1 to 100",
+                     "^[0-9]{1,3}$"};
+  page_size.default_value = "20";
+  const RouteArg cursor{
+      ArgSource::kQuery,       "cursor", false, 200, "The nextCursor of the previous page",
+      "^[A-Za-z0-9_-]{1,200}$"};
+  // Pistache keeps only the first of a repeated query parameter, so several types are one
+  // comma-separated value.
+  const RouteArg types{ArgSource::kQuery,
+                       "type",
+                       false,
+                       500,
+                       "Entry types, comma-separated (ADD_FUNDS,TRADE_BUY); any when absent",
+                       "^[A-Z][A-Z0-9_]{0,63}(,[A-Z][A-Z0-9_]{0,63})*$"};
+  // Their forms are checked by history_time_param, which names them in its answer.
+  const RouteArg from{ArgSource::kQuery, "from", false, 40,
+                      "Entries at or after: a date (YYYY-MM-DD, 00:00 UTC) or an RFC 3339 time "
+                      "with its offset (Z, or %2B05:30 escaped)"};
+  const RouteArg to{ArgSource::kQuery, "to", false, 40,
+                    "Entries before (exclusive), in the form of from"};
+  RouteArg format{ArgSource::kQuery,
+                  "format",
+                  false,
+                  5,
+                  "csv (RFC 4180 with a header row) or jsonl (the input of pgfolio-verify)",
+                  "^(csv|jsonl)$"};
+  format.default_value = "csv";
+  const RouteArg entry_id = uuid_path_arg("entryId", "Ledger entry id");
+
+  // Before /history/{entryId}: the first row whose path fits takes the request.
+  Route history_export =
+      Row(Method::Get, "/api/v1/history/export", "history_export_open", Auth::kUser, 200,
+          {ResponseShape::kOne, "HistoryExport"},
+          "Every entry of the caller's portfolios with its hashes, by portfolio then seq, "
+          "streamed: CSV, or JSON Lines with format=jsonl")
+          .args({portfolio_id, format});
+  history_export.stream_function = "history_export_lines";
+  history_export.response_media_type = "text/csv; charset=utf-8";
+  return {
+      Row(Method::Get, "/api/v1/history", "history_list", Auth::kUser, 200,
+          {ResponseShape::kOne, "HistoryPage"},
+          "The caller's ledger entries, newest first, a page at a time")
+          .args({page_size, cursor, portfolio_id, types, from, to}),
+      history_export,
+      Row(Method::Get, "/api/v1/history/{entryId}", "history_entry", Auth::kUser, 200,
+          {ResponseShape::kOne, "HistoryEntry"},
+          "One of the caller's ledger entries with its snapshots, metadata and hashes")
+          .args({entry_id}),
+      Row(Method::Get, "/api/v1/history/{entryId}/proof", "history_proof", Auth::kUser, 200,
+          {ResponseShape::kOne, "InclusionProof"},
+          "The entry's inclusion proof against the latest signed checkpoint of its portfolio "
+          "(409 while no checkpoint covers it)")
+          .args({entry_id}),
+      Row(Method::Get, "/api/v1/activity", "activity_list", Auth::kUser, 200,
+          {ResponseShape::kArrayOf, "ActivityItem"},
+          "The newest 50 lines of the caller's activity feed, newest first")
+          .args({portfolio_id}),
+  };
+}
+
+nlohmann::json build_history_schemas() {
+  using nlohmann::json;
+  json item_properties = {
+      {"id", text("Entry id (UUID)")},
+      {"portfolioId", text("Portfolio id (UUID)")},
+      {"seq", integer("Position in the portfolio's chain, from 1")},
+      {"type", text("Entry type, e.g. ADD_FUNDS (pgfolio.ledger_entry_types)")},
+      {"assetId", text("The asset the entry concerns", true)},
+      {"quantity", decimal("Quantity of assetId", "2.5", true)},
+      {"amount", decimal("Money amount in the portfolio's base currency", "1000.5", true)},
+      {"boundary", text("SAFE, DRIFT, STRUCTURAL or STRESS", true)},
+      {"message", text("Short display text", true)},
+      {"createdAt", date_time("When the entry was appended (UTC, microseconds)")},
+      {"entryHash", hex_text("SHA-256 of the entry's canonical bytes", 64)}};
+  std::vector<std::string> item_required;
+  for (const auto& property : item_properties.items()) item_required.push_back(property.key());
+  json entry_properties = item_properties;
+  entry_properties.update(
+      json{{"loanId", text("The loan the entry concerns (UUID)", true)},
+           {"protectionId", text("The protection the entry concerns (UUID)", true)},
+           {"metadata", {{"type", "object"}, {"description", "More about the entry"}}},
+           {"snapshotBefore", nullable_object("The portfolio's state before: cash and holdings")},
+           {"snapshotAfter", nullable_object("The portfolio's state after")},
+           {"prevHash", hex_text("The previous entry's hash (zeros for seq 1)", 64)}});
+  std::vector<std::string> entry_required;
+  for (const auto& property : entry_properties.items()) entry_required.push_back(property.key());
+  json hex_hash = hex_text("A hash", 64);
+  return {
+      {"HistoryItem", object_schema("A ledger entry", item_properties, item_required)},
+      {"HistoryPage",
+       object_schema("One page of entries, newest first",
+                     {{"items", {{"type", "array"}, {"items", ref("HistoryItem")}}},
+                      {"nextCursor", text("Cursor of the next page; null on the last", true)}},
+                     {"items", "nextCursor"})},
+      {"HistoryEntry", object_schema("A ledger entry with everything it records", entry_properties,
+                                     entry_required)},
+      {"HistoryExport",
+       {{"type", "string"},
+        {"description",
+         "CSV (RFC 4180, CRLF, a header row; NULL is an empty field, the empty string \"\") or, "
+         "with format=jsonl, JSON Lines (application/x-ndjson) of docs/ledger-format.md §4"}}},
+      {"InclusionProof",
+       object_schema(
+           "An RFC 6962 audit path from an entry to the root of a signed checkpoint",
+           {{"entryId", text("Entry id (UUID)")},
+            {"portfolioId", text("Portfolio id (UUID)")},
+            {"seq", integer("The entry's seq")},
+            {"leafIndex", integer("seq - 1: the entry's leaf in the tree")},
+            {"entryHash", hex_text("The entry's hash, the leaf's input", 64)},
+            {"treeSize", integer("Size of the checkpoint's tree")},
+            {"rootHash", hex_text("The checkpoint's root", 64)},
+            {"proof",
+             {{"type", "array"}, {"items", hex_hash}, {"description", "Nearest the leaf first"}}},
+            {"checkpoint", ref("Checkpoint")}},
+           {"entryId", "portfolioId", "seq", "leafIndex", "entryHash", "treeSize", "rootHash",
+            "proof", "checkpoint"})},
+      {"ActivityItem",
+       object_schema("A line of the activity feed",
+                     {{"id", integer("Line id (increasing)")},
+                      {"portfolioId", text("Portfolio id (UUID)")},
+                      {"ledgerId", text("The ledger entry the line tells of (UUID)", true)},
+                      {"message", text("Short display text")},
+                      {"createdAt", date_time("When (UTC, microseconds)")}},
+                     {"id", "portfolioId", "ledgerId", "message", "createdAt"})},
+  };
+}
+
 bool is_identifier(const std::string& name) {
   if (name.empty() || !(std::islower(static_cast<unsigned char>(name[0])) || name[0] == '_'))
     return false;
@@ -630,6 +767,11 @@ void validate(const std::vector<Route>& table) {
       throw std::logic_error("route table: need exactly one of builtin / sql_function in " + where);
     if (!route.sql_function.empty() && !is_identifier(route.sql_function))
       throw std::logic_error("route table: function name is not an identifier in " + where);
+    if (!route.stream_function.empty() &&
+        (!is_identifier(route.stream_function) || route.sql_function.empty() ||
+         route.method != Method::Get || route.flow != Flow::kNone))
+      throw std::logic_error("route table: a stream function needs a GET row with a function in " +
+                             where);
 
     std::set<std::string> template_params;
     for (size_t open = route.path.find('{'); open != std::string::npos;
@@ -709,6 +851,7 @@ const std::vector<Route>& route_table() {
     auto built = build_table();
     for (Route& route : build_account_table()) built.push_back(std::move(route));
     for (Route& route : build_witness_table()) built.push_back(std::move(route));
+    for (Route& route : build_history_table()) built.push_back(std::move(route));
     validate(built);
     for (Route& route : built) {
       try {
@@ -762,6 +905,7 @@ std::string route_table_json(const std::vector<Route>& routes) {
     if (!route.body_fields.empty()) row["bodySchema"] = fields_schema(route.body_fields);
     if (route.flow != Flow::kNone) row["flow"] = flow_name(route.flow);
     if (!route.sql_function.empty()) row["sqlFunction"] = "pgfolio." + route.sql_function;
+    if (!route.stream_function.empty()) row["streamFunction"] = "pgfolio." + route.stream_function;
     if (route.builtin != Builtin::kNone) row["builtin"] = builtin_name(route.builtin);
     rows.push_back(row);
   }
@@ -773,6 +917,7 @@ const nlohmann::json& response_schemas() {
     nlohmann::json all = build_response_schemas();
     all.update(build_account_schemas());
     all.update(build_witness_schemas());
+    all.update(build_history_schemas());
     return all;
   }();
   return schemas;

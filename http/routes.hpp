@@ -105,6 +105,10 @@ struct Route {
   // Login-like routes (guessable secrets, costly hashing): a token bucket per client IP.
   // Authenticated routes have one per user anyway.
   bool limited_per_ip = false;
+  // A streamed answer (export_stream.hpp): sql_function checks the request and answers
+  // {"contentType", "filename", "prologue"}; the rows of this set-returning function of text,
+  // called with the same arguments, are the body, sent as they are read. Empty for the rest.
+  std::string stream_function = "";
 };
 
 // The table, validated once (path parameters match args, function names are identifiers,
