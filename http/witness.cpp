@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <set>
 #include <stdexcept>
 
 #include "access_log.hpp"
@@ -52,7 +53,7 @@ void log_line(const char* level, const std::string& event, const std::string& me
                          {"level", level},
                          {"event", event},
                          {"message", message}};
-  line.update(fields);
+  if (fields.is_object()) line.update(fields);
   const std::string text = dump_json(line) + "\n";
   // One stdio call writes the whole line under the stream's lock.
   std::fwrite(text.data(), 1, text.size(), stderr);
@@ -231,12 +232,14 @@ void LedgerWitness::run() {
       reported_down = true;
       wait(kReconnectDelay);
     } catch (const std::exception& error) {
-      // A SQL error (a grant missing, a timeout) or a file that cannot be written: logged,
-      // the connection replaced, the round run again after the interval.
+      // A SQL error (a grant missing, a timeout) or a file that cannot be written: no alarm
+      // (nothing wrong was shown), but the witness is not doing its work, so an error line;
+      // the connection is replaced and the round run again after the interval.
       metrics_.count_witness_round(false, 0);
-      log_event(std::string("ledger witness: round failed, retrying: ") + error.what());
+      log_line("error", "ledger_witness_round_failed",
+               std::string("ledger witness: round failed, retrying: ") + error.what(), {});
       connection.reset();
-      wait(std::min<std::chrono::milliseconds>(std::chrono::seconds(config_.interval_seconds),
+      wait(std::max<std::chrono::milliseconds>(std::chrono::seconds(config_.interval_seconds),
                                                kReconnectDelay));
     }
   }
@@ -244,7 +247,7 @@ void LedgerWitness::run() {
 
 void LedgerWitness::round(pqxx::connection& connection) {
   flush_pending(connection);
-  std::map<std::string, bool> seen;
+  std::set<std::string> seen;
   std::string after;
   for (;;) {
     std::vector<Head> to_sign;
@@ -269,7 +272,7 @@ void LedgerWitness::round(pqxx::connection& connection) {
           head.root_hash = *raw;
         }
         if (!row[3].is_null()) head.problem = row[3].c_str();
-        seen[head.portfolio_id] = true;
+        seen.insert(head.portfolio_id);
         after = head.portfolio_id;
         std::optional<Alarm> alarm;
         if (judge(tx, head, alarm)) to_sign.push_back(head);
@@ -315,8 +318,8 @@ bool LedgerWitness::judge(pqxx::transaction_base& tx, const Head& head,
     alarm = Alarm{head.portfolio_id, "the database cannot build the ledger's tree", details};
     return false;
   }
-  // A portfolio seen for the first time is taken as it is (docs/witness.md, "What the
-  // witness cannot see").
+  // A portfolio seen for the first time is taken as it is (docs/witness.md, "History it
+  // never saw").
   if (known == memory_.end()) {
     settle_alarm(head.portfolio_id);
     return true;

@@ -440,3 +440,25 @@ def test_an_unreachable_database_is_no_alarm(settings, outage_cluster, tmp_path)
         assert '"level":"error"' not in server.log_text()
     finally:
         assert server.stop(signal.SIGTERM) == 0
+
+
+def test_a_role_without_the_witness_grants_fails_its_rounds_without_alarm(settings, outage_cluster,
+                                                                          tmp_path):
+    # pgfolio_http (pgfolio_api) may not call the witness's functions: every round fails with
+    # an error line, and nothing is signed or alarmed.
+    env = witness_env(outage_cluster, tmp_path / "witness.jsonl", new_seed())
+    env["PGFOLIO_WITNESS_DATABASE_URL"] = outage_cluster.database_url
+    server = ServerProcess(settings.binary, free_port(), outage_cluster.database_url,
+                           tmp_path / "pgfolio-http.log", env)
+    try:
+        server.wait_ready()
+        wait_until(lambda: metric(metrics(server), "pgfolio_witness_rounds_total",
+                                  result="failed") >= 1, 15, what="a failed round")
+        failures = [json.loads(line) for line in server.log_text().splitlines()
+                    if '"ledger_witness_round_failed"' in line]
+        assert failures and failures[0]["level"] == "error", server.log_text()[-2000:]
+        assert "permission denied" in failures[0]["message"]
+        assert metric(metrics(server), ALARMS) == 0 and metric(metrics(server), SIGNED) == 0
+        assert (tmp_path / "witness.jsonl").read_text() == ""
+    finally:
+        assert server.stop() == 0
