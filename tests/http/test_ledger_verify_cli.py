@@ -4,9 +4,10 @@ and from the witness's file) and the key from GET /ledger/public-key. It exits 0
 export, and 1 naming the entry on a changed amount, a deleted line, or a history rebuilt
 from genesis (which verifies on its own) checked against a checkpoint signed before.
 
-The export is made with pgfolio.ledger_export_line, which is what the export endpoint
-streams. Runs against a witnessing server of its own on the outage cluster (the rebuild
-must not touch the main database); its portfolios are removed at the end."""
+The export is GET /history/export?format=jsonl of the owner (checked to be
+pgfolio.ledger_export_line's lines). Runs against a witnessing server of its own on the
+outage cluster (the rebuild must not touch the main database); its portfolios are removed at
+the end."""
 
 import json
 import subprocess
@@ -70,7 +71,16 @@ def signed(witness, cluster_db, made, tmp_path_factory):
     with open(directory / "witness-lines.jsonl", "w") as lines:
         for checkpoint in file_checkpoints(witness.witness_file, portfolio_id):
             lines.write(json.dumps(checkpoint) + "\n")
-    return {"portfolio": portfolio_id, "dir": directory, "lines": export_lines(cluster_db, portfolio_id)}
+    return {"portfolio": portfolio_id, "dir": directory, "token": token,
+            "lines": api_export(witness, token, portfolio_id)}
+
+
+def api_export(witness, token, portfolio_id):
+    """The owner's JSON Lines export of one portfolio, as a client downloads it."""
+    response = witness.client.get(
+        f"/api/v1/history/export?format=jsonl&portfolioId={portfolio_id}", bearer(token))
+    assert response.status == 200, response.body[:300]
+    return response.body.decode().splitlines()
 
 
 def verify(settings, export_lines_, directory, key="key.pem", checkpoint="latest.json"):
@@ -80,6 +90,11 @@ def verify(settings, export_lines_, directory, key="key.pem", checkpoint="latest
                              str(export), "--public-key", str(directory / key), "--checkpoint",
                              str(directory / checkpoint)], capture_output=True, timeout=30)
     return result.returncode, result.stdout.decode() + result.stderr.decode()
+
+
+def test_the_export_is_what_the_database_holds(signed, cluster_db):
+    assert signed["lines"] == export_lines(cluster_db, signed["portfolio"])
+    assert [json.loads(line)["seq"] for line in signed["lines"]] == [1, 2, 3, 4, 5]
 
 
 def test_the_good_export_verifies(settings, signed):
@@ -119,9 +134,9 @@ def test_checkpoints_under_another_key_fail(settings, signed):
 
 
 def test_a_history_rebuilt_from_genesis_fails_against_the_old_checkpoint(settings, signed,
-                                                                         cluster_db):
+                                                                         cluster_db, witness):
     rebuild_from_genesis(cluster_db, signed["portfolio"], seq=4, amount="1")
-    rebuilt = export_lines(cluster_db, signed["portfolio"])
+    rebuilt = api_export(witness, signed["token"], signed["portfolio"])
     assert rebuilt != signed["lines"]
     # The rebuilt chain is consistent in itself: its entries' hashes and links all hold...
     status, output = verify(settings, rebuilt, signed["dir"])
