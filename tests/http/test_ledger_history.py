@@ -453,6 +453,49 @@ def test_a_client_that_leaves_mid_export_costs_nothing(client, db, settings):
         assert cursor.fetchone()[0] == 0
 
 
+def test_a_failure_after_the_head_cuts_the_answer_short(client, db, settings):
+    """The database connection of an export in progress is terminated while the server waits
+    for the client to make room: the client then gets what was sent, and no last chunk."""
+    person = Person(client, db)
+    portfolio = person.portfolio()
+    append(db, portfolio, 8000, metadata=json.dumps({"pad": "x" * 1000}))
+    request_id = f"cut-{uuid.uuid4().hex}"
+    with socket.create_connection((client.host, client.port), timeout=30) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        sock.sendall(raw_get(person, "/history/export?format=jsonl",
+                             extra=f"X-Request-Id: {request_id}\r\n"))
+
+        def waiting_export():  # its transaction, idle while the server waits for room
+            with db.cursor() as cursor:
+                cursor.execute("""SELECT pid FROM pg_stat_activity
+                                  WHERE application_name = 'pgfolio-http'
+                                    AND state = 'idle in transaction'
+                                    AND query LIKE 'FETCH FORWARD%%'""")
+                return [row[0] for row in cursor.fetchall()]
+        pids = wait_until(waiting_export, timeout=20, what="the export to wait for the client")
+        assert len(pids) == 1
+        with db.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", (pids[0],))
+        received = b""
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                break
+            received += data
+    status, headers, body = head_and_body(received)
+    assert status == "HTTP/1.1 200 OK" and headers["transfer-encoding"] == "chunked"
+    with pytest.raises(AssertionError, match="cut short"):
+        dechunk(body)
+    assert body.count(b"\n") > 100  # what was sent before is there
+    lines = wait_until(lambda: access_log_lines(settings.http_log, request_id), timeout=10,
+                       what="the export's access-log line")
+    assert lines[0]["status"] == 200  # what the client was told; the log says the rest
+    log = settings.http_log.read_text(errors="replace")
+    assert any(request_id in line and "cut short" in line for line in log.splitlines())
+    # The dead connection was dropped: the pool serves on.
+    for _ in range(10):
+        assert person.get("/history?pageSize=1").status == 200
+
 # ---------------------------------------------------------------------------------- proofs
 #
 # The witness pgfolio-http runs (docs/witness.md) signs every portfolio's head on its own
