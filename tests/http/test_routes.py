@@ -15,7 +15,8 @@ from support import schema_problems
 # routed request cannot be mistaken for an unrouted one by its 404. A new path parameter
 # needs an entry here.
 PATH_EXAMPLES = {"assetId": "HT-ALPHA", "sessionId": "00000000-0000-4000-8000-000000000000",
-                 "userId": "00000000-0000-4000-8000-000000000000"}
+                 "userId": "00000000-0000-4000-8000-000000000000",
+                 "entryId": "00000000-0000-4000-8000-000000000000"}
 # A body that passes the shape checks, per body shape.
 BODY_EXAMPLES = {"array": b"[]", "object": b"{}"}
 

@@ -10,8 +10,8 @@ SELECT plan(22);
 \set scheduled_jobs 'SELECT jobname::text, schedule, command, database FROM cron.job WHERE jobname LIKE ''pgfolio-%'''
 
 SELECT set_eq($$SELECT name FROM pgfolio.job_definitions()$$,
-  ARRAY['trim-cron-history', 'trim-job-runs', 'purge-auth'],
-  'the jobs: trimming pg_cron''s history and pgfolio''s, purging authentication leftovers');
+  ARRAY['trim-cron-history', 'trim-job-runs', 'purge-auth', 'trim-action-log'],
+  'the jobs: trimming pg_cron''s history and pgfolio''s, purging authentication leftovers, trimming the activity feed');
 SELECT set_eq($$SELECT * FROM pgfolio.unschedule_jobs()$$,
   $$SELECT 'pgfolio-' || name FROM pgfolio.job_definitions()$$,
   'unschedule_jobs removes the jobs make run scheduled, and names them');
