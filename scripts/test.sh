@@ -22,6 +22,8 @@ export PGFOLIO_CORS_ORIGINS=http://app.test.example
 # The whole suite comes from one address and logs in many times: the main server's rate
 # limits are out of its way (the 429 tests start a server of their own with low limits).
 export PGFOLIO_RATE_LOGIN_PER_MINUTE=100000 PGFOLIO_RATE_USER_PER_MINUTE=100000
+# The main server's ledger witness signs new tree heads within a second (docs/witness.md).
+export PGFOLIO_WITNESS_INTERVAL_SECONDS=1
 
 results=$PGFOLIO_ROOT/build/test-results
 passed=0

@@ -101,7 +101,8 @@ CREATE TABLE audit_logs (
   -- The user who acted (NULL: unknown, e.g. a failed login with an unknown email).
   actor_id      uuid REFERENCES users,
   action        text NOT NULL CHECK (action ~ '^[a-z]+(\.[a-z_]+)*$'),
-  resource_type text CHECK (resource_type IN ('user', 'session')),
+  -- 'portfolio': the ledger witness's alarms (sql/82-ledger-witness.sql).
+  resource_type text CHECK (resource_type IN ('user', 'session', 'portfolio')),
   resource_id   text CHECK (length(resource_id) <= 64),
   ip            inet,
   user_agent    text CHECK (length(user_agent) <= 512),

@@ -13,12 +13,6 @@ END
 $roles$;
 GRANT USAGE ON SCHEMA @extschema@ TO pgfolio_witness;
 
--- A witness alarm names a portfolio in the audit trail (the other resources are users and
--- sessions, sql/35-auth-tables.sql).
-ALTER TABLE audit_logs DROP CONSTRAINT audit_logs_resource_type_check,
-  ADD CONSTRAINT audit_logs_resource_type_check
-    CHECK (resource_type IN ('user', 'session', 'portfolio'));
-
 -- The current tree head of every portfolio that has ledger entries, a page at a time in
 -- portfolio id order (after_portfolio: the last id of the previous page). All of them, not
 -- only those that grew since the last checkpoint stored here: the witness compares each with
