@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """pgfolio's benchmark driver (run by scripts/bench.sh, which prepares the cluster and data).
 
-In one run, against the same data and server (--parts valuation,auth; 1–3 are valuation):
+In one run, against the same data and server (--parts valuation,auth,ledger; 1–3 are
+valuation):
   1. checks that each plain-SQL baseline returns exactly what pgfolio returns (batch: every
      portfolio's row, compared as text so that scales count; single: the jsonb document, and
      the numbers of the rows form, for the 50-holding portfolio and a sample of portfolios in
@@ -17,7 +18,10 @@ In one run, against the same data and server (--parts valuation,auth; 1–3 are 
      registers a user through the API and times sequential logins (Argon2id), then measures
      the requests/s of GET /api/v1/profile with a bearer token on the first and without on
      the second with wrk, alternating, checking that every answer was a 200; stops both;
-and writes bench/RESULTS.md when --results is given (both parts). Exits non-zero when a check
+  5. ledger (issue 4): bench/ledger_bench.py — verification of a million ledger entries
+     against a PL/pgSQL + pgcrypto verifier and a plain read, raw SHA-256 throughput, and
+     appends with and without hashing;
+and writes bench/RESULTS.md when --results is given (all parts). Exits non-zero when a check
 fails; a missed target is reported, not an error (the figures are what they are).
 """
 import argparse
@@ -36,6 +40,8 @@ import tempfile
 import time
 
 import psycopg2
+
+import ledger_bench
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 PGBENCH = "/usr/lib/postgresql/15/bin/pgbench"
@@ -622,8 +628,8 @@ def write_results(path, command, info):
     text = f"""# Benchmark results
 
 Written by `{command}` (scripts/bench.sh → bench/bench.py) on {info["date"]}; rerun it to refresh.
-One run measures both parts on the same machine: valuation (issue 2, below) and
-[authentication (issue 3)](#authentication-issue-3).
+One run measures all parts on the same machine: valuation (issue 2, below),
+[authentication (issue 3)](#authentication-issue-3) and [the ledger (issue 4)](#ledger-issue-4).
 
 Targets (issue 2): batch valuation at least as fast as the best plain SQL computing the same
 totals, and single-portfolio valuation no slower than plain SQL computing the same numbers
@@ -695,7 +701,9 @@ Both sides are checked to give identical answers before anything is timed:
 ## Notes
 
 {info["notes"]}
-{auth_section(info)}"""
+{auth_section(info)}
+{ledger_bench.ledger_section(info, info["machine"], info["date"], info["command"],
+                             ledger_bench.NOTES)}"""
     with open(path, "w") as f:
         f.write(text)
     print(f"wrote {path}")
@@ -833,14 +841,18 @@ NOTES = """\
 """
 
 
+PARTS = ("valuation", "auth", "ledger")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dsn", required=True, help="libpq DSN of the cluster, as superuser")
     parser.add_argument("--command", default="make bench", help="how the run was started")
     parser.add_argument("--results", help="write the results to this Markdown file "
-                                          "(needs both parts)")
-    parser.add_argument("--parts", default="valuation,auth",
-                        help="comma-separated parts to run: valuation (issue 2), auth (issue 3)")
+                                          "(needs all parts)")
+    parser.add_argument("--parts", default=",".join(PARTS),
+                        help="comma-separated parts to run: valuation (issue 2), auth (issue 3), "
+                             "ledger (issue 4)")
     parser.add_argument("--batch-runs", type=int, default=7)
     parser.add_argument("--single-seconds", type=int, default=5)
     parser.add_argument("--single-rounds", type=int, default=4)
@@ -854,12 +866,26 @@ def main():
     parser.add_argument("--http-seconds", type=int, default=3)
     parser.add_argument("--http-rounds", type=int, default=8)
     parser.add_argument("--logins", type=int, default=50)
+    ledger = parser.add_argument_group("ledger part (bench/ledger_bench.py)")
+    ledger.add_argument("--ledger-portfolios", type=int, default=1000)
+    ledger.add_argument("--ledger-entries", type=int, default=1000, help="entries per portfolio")
+    ledger.add_argument("--ledger-verify-runs", type=int, default=3)
+    ledger.add_argument("--ledger-baseline-portfolios", type=int, default=50,
+                        help="chains the PL/pgSQL verifier is timed on")
+    ledger.add_argument("--ledger-baseline-runs", type=int, default=3)
+    ledger.add_argument("--sha256-binary", default=os.path.join(os.path.dirname(BENCH), "build",
+                                                                "sha256_throughput"))
+    ledger.add_argument("--sha256-rounds", type=int, default=5)
+    ledger.add_argument("--ledger-append-clients", type=int, default=8)
+    ledger.add_argument("--ledger-append-threads", type=int, default=2)
+    ledger.add_argument("--ledger-append-seconds", type=int, default=5)
+    ledger.add_argument("--ledger-append-rounds", type=int, default=6)
     args = parser.parse_args()
     parts = args.parts.split(",")
-    if not set(parts) <= {"valuation", "auth"}:
-        parser.error("--parts: valuation and/or auth")
-    if args.results and set(parts) != {"valuation", "auth"}:
-        parser.error("--results rewrites the whole file: run both parts")
+    if not set(parts) <= set(PARTS):
+        parser.error("--parts: any of " + ", ".join(PARTS))
+    if args.results and set(parts) != set(PARTS):
+        parser.error("--results rewrites the whole file: run all parts")
     if "auth" in parts and not (args.http_binary and args.http_database_url and args.http_ports
                                 and len(args.http_ports) == 2):
         parser.error("the auth part needs --http-binary, --http-database-url, --http-ports A,B")
@@ -897,6 +923,13 @@ def main():
         print(f"{AUTH_ROUTE}: {t['auth']['rps']:.0f} req/s with authentication, "
               f"{t['noauth']['rps']:.0f} without: ratio {auth['ratio']:.3f}, cost "
               f"{auth['cost'] * 100:.1f} % ({auth_verdict(auth['cost']).strip('*')})")
+    if "ledger" in parts:
+        checks = Checks()
+        info["ledger"] = ledger_bench.LedgerBench(args, args.dsn, checks).run()
+        if info["ledger"] is None:
+            print("the ledger benchmark failed (see above); no result", file=sys.stderr)
+            return 1
+        print(ledger_bench.summary(info["ledger"]))
     info["machine"] = machine()
     info["command"] = args.command
     if args.results:

@@ -5,7 +5,10 @@
 #   valuation (issue 2): pgfolio's C++ valuation against the best plain SQL computing the same
 #                        numbers;
 #   auth (issue 3):      login latency, and the requests/s of an authenticated endpoint with and
-#                        without authentication, on two pgfolio-http it starts and stops itself.
+#                        without authentication, on two pgfolio-http it starts and stops itself;
+#   ledger (issue 4):    verification of a million ledger entries it generates (bench/ledger_*.sql)
+#                        against a PL/pgSQL verifier and a plain read, SHA-256 throughput
+#                        (build/sha256_throughput), and appends with and without hashing.
 # Settings:
 #   PGFOLIO_BENCH_PGPORT  the cluster's port on 127.0.0.1 (default: PGFOLIO_PGPORT, else 5498;
 #                         never the port of a running cluster)
@@ -15,7 +18,7 @@
 #   PGFOLIO_BENCH_DATA    the cluster's data directory (default /var/tmp/pgfolio-bench-<port>)
 #   PGFOLIO_BENCH_SCALE   portfolios to generate (default 100000); a smaller number is a
 #                         smoke run whose results are not written to bench/RESULTS.md
-#   PGFOLIO_BENCH_PARTS   "valuation,auth" (default), or one of them: a smoke run as well
+#   PGFOLIO_BENCH_PARTS   "valuation,auth,ledger" (default), or some of them: a smoke run as well
 #   PGFOLIO_BENCH_KEEP=1  leave the cluster running afterwards, to look into the figures
 #                         (`scripts/cluster.sh destroy` with the same port and data removes it)
 set -euo pipefail
@@ -24,7 +27,7 @@ export PGFOLIO_DATA=${PGFOLIO_BENCH_DATA:-/var/tmp/pgfolio-bench-$PGFOLIO_PGPORT
 source "$(dirname "$0")/lib.sh"
 cluster="$PGFOLIO_ROOT/scripts/cluster.sh"
 scale=${PGFOLIO_BENCH_SCALE:-100000}
-parts=${PGFOLIO_BENCH_PARTS:-valuation,auth}
+parts=${PGFOLIO_BENCH_PARTS:-valuation,auth,ledger}
 http_port=${PGFOLIO_BENCH_HTTP_PORT:-${PGFOLIO_HTTP_PORT:-8498}}
 http_port2=${PGFOLIO_BENCH_HTTP_PORT2:-$((http_port + 1))}
 
@@ -71,7 +74,7 @@ pg -d pgfolio -v portfolios="$scale" -f "$PGFOLIO_ROOT/bench/data.sql" >/dev/nul
 say "data ready in $(($(date +%s) - start)) s"
 
 results=()
-[ "$scale" = 100000 ] && [ "$parts" = valuation,auth ] &&
+[ "$scale" = 100000 ] && [ "$parts" = valuation,auth,ledger ] &&
   results=(--results "$PGFOLIO_ROOT/bench/RESULTS.md")
 /usr/bin/python3 "$PGFOLIO_ROOT/bench/bench.py" --parts "$parts" \
   --dsn "host=127.0.0.1 port=$PGFOLIO_PGPORT user=postgres dbname=pgfolio" \
