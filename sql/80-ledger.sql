@@ -185,6 +185,11 @@ GRANT EXECUTE ON FUNCTION canonical_json(jsonb), ledger_canonical_bytes(ledger),
   ledger_consistency_proof(uuid, bigint, bigint), ledger_verify(uuid)
   TO pgfolio_api, pgfolio_analyst, pgfolio_admin;
 
+-- A time as the ledger writes it (docs/ledger-format.md §1.2): UTC, microseconds, Z.
+CREATE FUNCTION ledger_time_text(t timestamptz) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') $$;
+
 -- A portfolio's state as entries record it (docs/ledger-format.md §1.4): cash and holdings,
 -- amounts as canonical decimals (trim_scale drops the trailing zeros), holdings by asset.
 CREATE FUNCTION ledger_snapshot(portfolio_id uuid) RETURNS jsonb
@@ -204,10 +209,12 @@ $$;
 
 -- The one way into the ledger. Callers are the SECURITY DEFINER functions that change a
 -- portfolio, in the same transaction as the change; no login role may execute it. It takes the
--- portfolio's row lock (the lock every mutation of the portfolio holds, so a caller that took
--- it already just keeps it): two appends to one portfolio are serialised, so the chain cannot
--- fork, while appends to different portfolios never wait for each other. The head is read
--- under that lock; seq, not created_at, orders the chain.
+-- portfolio's row lock, FOR NO KEY UPDATE: the lock an UPDATE of the portfolio's cash takes
+-- and every mutation holds (a caller that holds it or FOR UPDATE already just keeps it), and
+-- one that, unlike FOR UPDATE, does not block other transactions' inserts of rows that refer
+-- to the portfolio. Two appends to one portfolio are serialised, so the chain cannot fork,
+-- while appends to different portfolios never wait for each other. The head is read under
+-- that lock; seq, not created_at, orders the chain.
 CREATE FUNCTION ledger_append(portfolio_id uuid, entry_type text, snapshot_before jsonb,
                               snapshot_after jsonb, asset_id text DEFAULT NULL,
                               quantity numeric DEFAULT NULL, amount numeric DEFAULT NULL,
@@ -221,7 +228,7 @@ DECLARE
   entry ledger;
   head record;
 BEGIN
-  PERFORM 1 FROM portfolios p WHERE p.id = ledger_append.portfolio_id FOR UPDATE;
+  PERFORM 1 FROM portfolios p WHERE p.id = ledger_append.portfolio_id FOR NO KEY UPDATE;
   IF NOT FOUND THEN
     PERFORM raise_error('NOT_FOUND', format('portfolio %s not found', ledger_append.portfolio_id),
                         jsonb_build_object('portfolioId', ledger_append.portfolio_id));

@@ -154,7 +154,7 @@ AS $$
     'portfolioId', c.portfolio_id,
     'treeSize', c.tree_size,
     'rootHash', encode(c.root_hash, 'hex'),
-    'signedAt', to_char(c.signed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+    'signedAt', @extschema@.ledger_time_text(c.signed_at),
     'keyId', c.key_id,
     'signature', encode(c.signature, 'hex'))
 $$;

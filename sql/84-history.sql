@@ -41,11 +41,6 @@ BEGIN
 END
 $$;
 
--- A time as the ledger writes it (docs/ledger-format.md §1.2): UTC, microseconds, Z.
-CREATE FUNCTION ledger_time_text(t timestamptz) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') $$;
-
 -- An entry in a history page: what it did, not the state around it. Amounts and quantities
 -- are canonical decimal strings (docs/ledger-format.md §1.1), as the entry's hash saw them.
 CREATE FUNCTION history_item_json(l ledger) RETURNS jsonb
