@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <set>
 #include <utility>
 #include <vector>
@@ -192,7 +193,14 @@ std::string ecmascript_number_text(std::string_view json_number) {
   double value = 0;
   const auto [end, error] =
       std::from_chars(json_number.data(), json_number.data() + json_number.size(), value);
-  if (error == std::errc::result_out_of_range) refuse("a number beyond the range of a double");
+  if (error == std::errc::result_out_of_range) {
+    // from_chars says so for both ends and leaves the value alone; strtod (the C locale's,
+    // which every pgfolio process keeps) tells them apart. Too small for a double is 0 to
+    // ECMAScript, whose reading RFC 8785 follows; too large has no double at all.
+    const double nearest = std::strtod(std::string(json_number).c_str(), nullptr);
+    if (std::isinf(nearest)) refuse("a number beyond the range of a double");
+    return ecmascript_number(nearest);
+  }
   if (error != std::errc() || end != json_number.data() + json_number.size()) {
     refuse("not a JSON number: " + std::string(json_number.substr(0, 40)));
   }

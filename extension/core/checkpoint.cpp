@@ -7,6 +7,7 @@
 #include "canonical_json.hpp"
 #include "digest.hpp"
 #include "error.hpp"
+#include "json_members.hpp"
 #include "ledger_entry.hpp"
 
 namespace pgfolio::ledger {
@@ -14,9 +15,10 @@ namespace {
 
 using nlohmann::json;
 
+constexpr MemberReader kMembersOf{"checkpoint member"};
+
 [[noreturn]] void malformed(const std::string& field, const std::string& why) {
-  throw Error(ErrorCode::VALIDATION_ERROR, "checkpoint member " + field + " " + why,
-              json{{"field", field}}.dump());
+  kMembersOf.refuse(field, why);
 }
 
 // `bytes` raw bytes (a multiple of 32) from exactly twice as many lowercase hex digits; the
@@ -48,15 +50,8 @@ json signed_object(const Checkpoint& c) {
               {"treeSize", c.tree_size}};
 }
 
-std::string required_text(const json& object, const char* name) {
-  auto found = object.find(name);
-  if (found == object.end()) malformed(name, "is missing");
-  if (!found->is_string()) malformed(name, "must be a string");
-  return found->get<std::string>();
-}
-
 std::string required_hex(const json& object, const char* name, std::size_t bytes) {
-  std::optional<std::string> raw = lowercase_hex(required_text(object, name), bytes);
+  std::optional<std::string> raw = lowercase_hex(kMembersOf.text(object, name), bytes);
   if (!raw) malformed(name, "must be " + std::to_string(2 * bytes) + " lowercase hex digits");
   return *raw;
 }
@@ -81,15 +76,11 @@ json to_json(const Checkpoint& checkpoint) {
 }
 
 Checkpoint from_json(const json& object) {
-  if (!object.is_object()) malformed("(checkpoint)", "must be a JSON object");
-  for (const auto& item : object.items()) {
-    if (std::find(kMembers.begin(), kMembers.end(), item.key()) == kMembers.end())
-      malformed(item.key(), "is not a member of the checkpoint format");
-  }
-  if (required_text(object, "format") != kCheckpointFormat)
+  kMembersOf.require_only(object, kMembers.data(), kMembers.size(), "checkpoint");
+  if (kMembersOf.text(object, "format") != kCheckpointFormat)
     malformed("format", std::string("must be ") + kCheckpointFormat);
   Checkpoint c;
-  c.portfolio_id = required_text(object, "portfolioId");
+  c.portfolio_id = kMembersOf.text(object, "portfolioId");
   auto tree_size = object.find("treeSize");
   if (tree_size == object.end()) malformed("treeSize", "is missing");
   // Parsed text holds a non-negative integer as unsigned, a value built in C++ (from a bigint
@@ -100,8 +91,8 @@ Checkpoint from_json(const json& object) {
     malformed("treeSize", "must be an integer 0 to 2^53 - 1");
   c.tree_size = tree_size->get<std::uint64_t>();
   c.root_hash = required_hex(object, "rootHash", 32);
-  c.signed_at = required_text(object, "signedAt");
-  c.key_id = required_text(object, "keyId");
+  c.signed_at = kMembersOf.text(object, "signedAt");
+  c.key_id = kMembersOf.text(object, "keyId");
   if (!lowercase_hex(c.key_id, 32)) malformed("keyId", "must be 64 lowercase hex digits");
   c.signature = required_hex(object, "signature", ed25519::kSignatureSize);
   require_signed_fields(c);

@@ -6,15 +6,17 @@
 #include "canonical_json.hpp"
 #include "digest.hpp"
 #include "error.hpp"
+#include "json_members.hpp"
 
 namespace pgfolio::ledger {
 namespace {
 
 using nlohmann::json;
 
+constexpr MemberReader kFields{"ledger entry field"};
+
 [[noreturn]] void malformed(const std::string& field, const std::string& why) {
-  throw Error(ErrorCode::VALIDATION_ERROR, "ledger entry field " + field + " " + why,
-              json{{"field", field}}.dump());
+  kFields.refuse(field, why);
 }
 
 bool is_digit(char c) {
@@ -92,30 +94,10 @@ void append_digits(std::string& out, std::int64_t value, int width) {
   out.append(digits.data(), width);
 }
 
-// The JSON member of an export line, required to exist and be of the given kind.
-const json& member(const json& object, const char* name) {
-  auto found = object.find(name);
-  if (found == object.end()) malformed(name, "is missing");
-  return *found;
-}
-
-std::string required_text(const json& object, const char* name) {
-  const json& value = member(object, name);
-  if (!value.is_string()) malformed(name, "must be a string");
-  return value.get<std::string>();
-}
-
-std::optional<std::string> nullable_text(const json& object, const char* name) {
-  const json& value = member(object, name);
-  if (value.is_null()) return std::nullopt;
-  if (!value.is_string()) malformed(name, "must be a string or null");
-  return value.get<std::string>();
-}
-
 // A JSON member of an export line (metadata, a snapshot) in canonical form: an object, or null
 // where allowed.
 std::optional<std::string> json_member(const json& object, const char* name, bool nullable) {
-  const json& value = member(object, name);
+  const json& value = kFields.member(object, name);
   if (nullable && value.is_null()) return std::nullopt;
   if (!value.is_object())
     malformed(name, nullable ? "must be a JSON object or null" : "must be a JSON object");
@@ -320,31 +302,27 @@ std::string entry_hash(const Entry& entry) {
 }
 
 std::string canonical_bytes_of_object(const json& object) {
-  if (!object.is_object()) malformed("(entry)", "must be a JSON object");
-  for (const auto& item : object.items()) {
-    if (std::find(kMembers.begin(), kMembers.end(), item.key()) == kMembers.end())
-      malformed(item.key(), "is not a member of the entry format");
-  }
-  if (required_text(object, "format") != kEntryFormat)
+  kFields.require_only(object, kMembers.data(), kMembers.size(), "entry");
+  if (kFields.text(object, "format") != kEntryFormat)
     malformed("format", std::string("must be ") + kEntryFormat);
   Entry entry;
-  entry.portfolio_id = required_text(object, "portfolioId");
-  const json& seq = member(object, "seq");
+  entry.portfolio_id = kFields.text(object, "portfolioId");
+  const json& seq = kFields.member(object, "seq");
   if (!seq.is_number_unsigned() && !seq.is_number_integer()) malformed("seq", "must be an integer");
   entry.seq = seq.is_number_unsigned() ? seq.get<std::uint64_t>() : 0;
-  entry.entry_type = required_text(object, "entryType");
-  entry.asset_id = nullable_text(object, "assetId");
-  entry.quantity = nullable_text(object, "quantity");
-  entry.amount = nullable_text(object, "amount");
-  entry.boundary = nullable_text(object, "boundary");
-  entry.loan_id = nullable_text(object, "loanId");
-  entry.protection_id = nullable_text(object, "protectionId");
-  entry.message = nullable_text(object, "message");
+  entry.entry_type = kFields.text(object, "entryType");
+  entry.asset_id = kFields.nullable_text(object, "assetId");
+  entry.quantity = kFields.nullable_text(object, "quantity");
+  entry.amount = kFields.nullable_text(object, "amount");
+  entry.boundary = kFields.nullable_text(object, "boundary");
+  entry.loan_id = kFields.nullable_text(object, "loanId");
+  entry.protection_id = kFields.nullable_text(object, "protectionId");
+  entry.message = kFields.nullable_text(object, "message");
   entry.metadata = json_member(object, "metadata", false).value_or("");
   entry.snapshot_before = json_member(object, "snapshotBefore", true);
   entry.snapshot_after = json_member(object, "snapshotAfter", true);
-  entry.created_at = required_text(object, "createdAt");
-  const std::string prev_hash = required_text(object, "prevHash");
+  entry.created_at = kFields.text(object, "createdAt");
+  const std::string prev_hash = kFields.text(object, "prevHash");
   std::optional<std::string> prev = hash_from_hex(prev_hash);
   if (!prev || hex_encode(*prev) != prev_hash)
     malformed("prevHash", "must be 64 lowercase hex digits");

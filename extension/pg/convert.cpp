@@ -3,18 +3,22 @@
 namespace pgfolio::pg {
 
 Decimal to_decimal(Datum numeric) {
+  return Decimal::parse(numeric_to_string(numeric));
+}
+
+std::string numeric_to_string(Datum numeric) {
   char* text = pg_guard([&] { return DatumGetCString(DirectFunctionCall1(numeric_out, numeric)); });
-  Decimal value = Decimal::parse(text);
+  std::string result(text);
   pfree(text);
-  return value;
+  return result;
 }
 
 Datum to_numeric(const Decimal& value) {
   std::string text = value.to_string();
   const char* c_text = text.c_str();
   return pg_guard([&] {
-    return DirectFunctionCall3(numeric_in, CStringGetDatum(c_text),
-                               ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+    return DirectFunctionCall3(numeric_in, CStringGetDatum(c_text), ObjectIdGetDatum(InvalidOid),
+                               Int32GetDatum(-1));
   });
 }
 

@@ -14,6 +14,9 @@ namespace pgfolio::pg {
 Decimal to_decimal(Datum numeric);
 Datum to_numeric(const Decimal& value);
 
+// A numeric as PostgreSQL prints it: plain decimal, no exponent ("NaN" and "Infinity" too).
+std::string numeric_to_string(Datum numeric);
+
 std::string to_string(Datum text_datum);  // text or varchar
 Datum to_text(const std::string& value);
 std::string uuid_to_string(Datum uuid);

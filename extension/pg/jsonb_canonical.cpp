@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "convert.hpp"
 #include "error.hpp"
 #include "ledger_entry.hpp"
 
@@ -92,21 +93,12 @@ class Writer {
   }
 
   void write_number(Numeric numeric, std::string& out) {
-    char* text = pg_guard([&] {
-      return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(numeric)));
-    });
-    const std::string_view digits(text);
-    try {
-      if (numbers_ == JsonNumbers::kExactIntegers) {
-        write_exact_integer(digits, out);
-      } else {
-        out += ecmascript_number_text(digits);
-      }
-    } catch (...) {
-      pfree(text);
-      throw;
+    const std::string digits = numeric_to_string(NumericGetDatum(numeric));
+    if (numbers_ == JsonNumbers::kExactIntegers) {
+      write_exact_integer(digits, out);
+    } else {
+      out += ecmascript_number_text(digits);
     }
-    pfree(text);
   }
 
   void write_exact_integer(std::string_view digits, std::string& out) {

@@ -70,13 +70,6 @@ Datum bytea_datum(std::string_view bytes) {
   });
 }
 
-std::string numeric_text(Datum numeric) {
-  char* text = pg_guard([&] { return DatumGetCString(DirectFunctionCall1(numeric_out, numeric)); });
-  std::string result(text);
-  pfree(text);
-  return result;
-}
-
 // Reads field i (an index into kEntryColumns) of one entry, whatever holds it.
 template <typename FieldReader>
 ledger::Entry entry_from(const FieldReader& field) {
@@ -90,7 +83,7 @@ ledger::Entry entry_from(const FieldReader& field) {
     bool is_null = false;
     Datum value = field(i, &is_null);
     if (is_null) return std::nullopt;
-    return ledger::canonical_decimal(numeric_text(value));
+    return ledger::canonical_decimal(numeric_to_string(value));
   };
   auto uuid = [&](int i) -> std::optional<std::string> {
     bool is_null = false;

@@ -202,6 +202,12 @@ TEST(CanonicalJson, RefusesDuplicateNames) {
 TEST(CanonicalJson, RefusesNumbersOutsideDoubles) {
   expect_refused("1e400");
   expect_refused("-1e400");
+  // Below the smallest subnormal double is no error: ECMAScript reads it as 0, as RFC 8785's
+  // reference does, and so do the text and the jsonb paths here.
+  EXPECT_EQ(canonical_json_text("[1e-400,-2e-999]"), "[0,0]");
+  EXPECT_EQ(ecmascript_number_text("1e-400"), "0");
+  EXPECT_EQ(ecmascript_number_text("-0.0000e-500"), "0");
+  EXPECT_EQ(ecmascript_number_text("0." + std::string(400, '0') + "1"), "0");  // numeric's form
   expect_refused("[1,2e999]");
   expect_refused("NaN");
   expect_refused("Infinity");

@@ -2,7 +2,7 @@
 -- kind of tampering it must catch, canonical JSON (RFC 8785's own examples), Merkle roots and
 -- proofs (the Certificate Transparency vectors, and proofs over a real chain).
 BEGIN;
-SELECT plan(82);
+SELECT plan(83);
 \ir fixtures.psql
 
 \set pa '''a1000000-0000-4000-8000-00000000000a'''
@@ -144,7 +144,7 @@ SELECT is(pgfolio.canonical_json(
 SELECT is(pgfolio.canonical_json(v::jsonb), want, 'RFC 8785 number: ' || v)
 FROM (VALUES ('1E30', '1e+30'), ('4.50', '4.5'), ('-0', '0'), ('1e21', '1e+21'),
              ('1e20', '100000000000000000000'), ('9007199254740993', '9007199254740992'),
-             ('0.000001', '0.000001'), ('1e-7', '1e-7')) t(v, want);
+             ('0.000001', '0.000001'), ('1e-7', '1e-7'), ('1e-400', '0')) t(v, want);
 SELECT is(pgfolio.canonical_json('{"b": {"z": [3, {"y": 1, "x": 2}]}, "a": "\u001f"}'),
           '{"a":"\u001f","b":{"z":[3,{"x":2,"y":1}]}}', 'nested members sorted, arrays kept in order');
 SELECT is(pg_temp.error_of($$SELECT pgfolio.canonical_json('1e400')$$) ->> 'sqlstate', 'PF400',
