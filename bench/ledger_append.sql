@@ -41,7 +41,7 @@ DECLARE
   before jsonb;
   entry pgfolio.ledger;
 BEGIN
-  PERFORM 1 FROM pgfolio.portfolios p WHERE p.id = portfolio FOR UPDATE;
+  PERFORM 1 FROM pgfolio.portfolios p WHERE p.id = portfolio FOR NO KEY UPDATE;
   before := pgfolio.ledger_snapshot(portfolio);
   UPDATE pgfolio.portfolios p SET cash_balance = p.cash_balance + 1, updated_at = now()
   WHERE p.id = portfolio;

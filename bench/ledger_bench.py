@@ -617,6 +617,67 @@ under 10 % of a minimal mutation's throughput.
 {notes}"""
 
 
+
 NOTES = """\
-- (to be written from the run)
+- Where `ledger_verify()`'s time goes: perf with DWARF call graphs on its backend while it
+  verified the million entries (this machine, 2026-11-22, before this run, commit b5a1bc4:
+  21.8 s that time), shares of the whole call:
+  - 15 % the executor: the index scan of `ledger_seq_unique`, heap fetches (a third of it
+    reading pages from the operating system's cache), SPI copying each row. The plain read
+    pays this too.
+  - 53 % turning the three jsonb columns into RFC 8785 text (`jsonb_canonical`,
+    extension/pg/jsonb_canonical.cpp), ~11 µs an entry: 29 % in the core's string writer
+    (`write_string`, extension/core/canonical_json.cpp), which decodes every character twice,
+    once to validate UTF-8 (`next_code_point`, 9 %) and once to escape it, appending byte by
+    byte (`push_back`, 14 %); 10 % walking the jsonb, each `JsonbIteratorNext` under its own
+    `pg_guard` (a `sigsetjmp` per token); ~10 % ordering members: each member's value is
+    written into its own `std::string`, the pairs sorted with `utf16_less` (which decodes code
+    points too, 4 %), then copied into the output.
+  - 13 % the entry object's own text (`write_entry`), through the same string writer.
+  - 7 % SHA-256, 1.5 µs an entry (the entry's hash and the Merkle frontier's two): hashing is
+    not what limits verification; serialisation is.
+  - the rest: `SpiSession::get` (4.5 %), bytea and uuid copies, `numeric_out`, memory
+    contexts.
+- What would bring it under twice the plain read (proposed, not done here; the lead's files):
+  1. `write_string`: append runs of bytes that need no escaping with one `append`, and
+     decode only bytes ≥ 0x80 (ASCII needs no UTF-8 check). On this data's strings, in
+     isolation: 32 → 17 ns a string, and an entry has ~70 of them. Text that PostgreSQL hands
+     over in a UTF-8 database was validated on input and could skip the check altogether.
+  2. Objects: sort (key, `JsonbValue`) pairs and write each value straight into the output,
+     with no `std::string` per member; compare keys with `memcmp` unless one holds a byte
+     ≥ 0xEE (U+E000–U+FFFF against characters above U+FFFF is the only place where UTF-8 byte
+     order and UTF-16 order differ).
+  3. One `pg_guard` around a whole jsonb walk instead of one per token
+     (`JsonbIteratorNext` raises only on corrupt data or when out of memory).
+  4. One output buffer reserved once (an entry is ~1.3 KB) and reused from row to row.
+  Together these should take the serialisation from about two thirds of the time to about
+  a quarter: roughly 12 s instead of 21 s for this million, about 1.3 × the plain read.
+- The plain read is `COPY … TO '/dev/null'` rather than a `SELECT` fetched by a client, so
+  that socket transfer and the client's parsing (which would flatter the ratio) are not in
+  it; it converts every value to text as a client `SELECT` would. With parallel workers
+  allowed it was slower on this 2-core machine (13.4 s against 9.6 s serial), and
+  `ledger_verify()` cannot use them, so both are serial.
+- The PL/pgSQL verifier was made as fast as we could: its first JCS function ran a query per
+  object (`jsonb_each` with `string_agg`, or the keys sorted by `ORDER BY`) and took 3 to 4
+  times as long; the one measured uses PL/pgSQL's simple expressions only (keys from one
+  `jsonb_path_query_array`, an insertion sort, `->` for each value). It still spends most of
+  its time there: PL/pgSQL evaluates each expression separately, ~150 µs for one snapshot.
+  Its limits are listed at the top of bench/ledger_verify_plpgsql.sql (no checkpoints, key
+  order by UTF-8 bytes, constraints left to the table's CHECKs); the benchmark's data stays
+  within them and the checks above would catch a disagreement.
+- SHA-256 entry by entry comes close to the single-stream speed since `pgfolio::sha256`
+  keeps its OpenSSL implementation and context (extension/core/digest.cpp). Before, OpenSSL 3's
+  one-shot `SHA256()` fetched the implementation from its provider on every call: 1.25 →
+  0.94 µs for a 1.3 KB entry, 0.45 → 0.13 µs for a 33-byte Merkle leaf (best of 5, a million
+  hashes each); over this benchmark's canonical bytes, 1.9 → 1.45 µs an entry.
+- Appends: with durable commits each transaction waits for its WAL flush, so the 8 clients
+  mostly wait on the disk and hashing's share is small; with `synchronous_commit = off` the
+  machine's 2 cores are the limit and the share shows. One client alone (pgbench, 5 s
+  rounds, `synchronous_commit = off`): 0.74–0.77 ms an append with hashing, 0.71–0.74 ms
+  without, so hashing an entry with two four-holding snapshots costs ~30 µs in the append
+  (`ledger_entry_hash` alone, measured over the million entries: ~14 µs; the rest is
+  PL/pgSQL passing the row). Rounds of a few seconds on a shared machine vary by several
+  per cent (the cost within each round, above), which is the same order as the cost itself.
+- Making the data (the time under Data) is not part of any figure; most of it is the
+  million `ledger_entry_hash()` calls and writing 1.3 GB of rows, WAL and two indexes.
 """
