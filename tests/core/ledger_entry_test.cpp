@@ -52,6 +52,9 @@ const char* const kSampleCanonical =
 TEST(LedgerEntry, CanonicalBytesOfAKnownEntry) {
   EXPECT_EQ(canonical_bytes(sample_entry()), kSampleCanonical);
   EXPECT_EQ(entry_hash(sample_entry()), sha256(kSampleCanonical));
+  // The known answer published in docs/ledger-format.md §5.
+  EXPECT_EQ(hex_encode(entry_hash(sample_entry())),
+            "3b052e60e096e89f95a04521d8b0874690ca5e1676ee8d148ea21c68e3079870");
 }
 
 TEST(LedgerEntry, ExportLineRoundTripsToTheSameBytes) {
