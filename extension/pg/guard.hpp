@@ -10,6 +10,8 @@
 //  - PGFOLIO_FUNCTION(name) defines an SQL-callable entry point whose body is ordinary C++;
 //    every exception is caught at the boundary and raised as a PostgreSQL error only after all
 //    C++ frames that own objects are gone.
+// The only calls made unguarded are those that cannot raise: pfree, MemoryContextSwitchTo,
+// MemoryContextReset and MemoryContextDelete (on contexts we created), and the Datum macros.
 #pragma once
 
 #include <exception>
