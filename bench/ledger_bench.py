@@ -670,14 +670,14 @@ NOTES = """\
   one-shot `SHA256()` fetched the implementation from its provider on every call: 1.25 →
   0.94 µs for a 1.3 KB entry, 0.45 → 0.13 µs for a 33-byte Merkle leaf (best of 5, a million
   hashes each); over this benchmark's canonical bytes, 1.9 → 1.45 µs an entry.
-- Appends: with durable commits each transaction waits for its WAL flush, so the 8 clients
-  mostly wait on the disk and hashing's share is small; with `synchronous_commit = off` the
-  machine's 2 cores are the limit and the share shows. One client alone (pgbench, 5 s
-  rounds, `synchronous_commit = off`): 0.74–0.77 ms an append with hashing, 0.71–0.74 ms
-  without, so hashing an entry with two four-holding snapshots costs ~30 µs in the append
-  (`ledger_entry_hash` alone, measured over the million entries: ~14 µs; the rest is
-  PL/pgSQL passing the row). Rounds of a few seconds on a shared machine vary by several
-  per cent (the cost within each round, above), which is the same order as the cost itself.
+- Appends: the cost within a single round swings by ±15 % (the rounds above: 5 s each, on a
+  machine shared with other work), so the two costs in the table are means of noisy rounds,
+  good to a few per cent, not better; neither durable commits nor `synchronous_commit = off`
+  is reliably the cheaper side from run to run. A steadier estimate, one client alone
+  (pgbench, 5 s rounds, `synchronous_commit = off`, before this run): 0.74–0.77 ms an append
+  with hashing, 0.71–0.74 ms without, so hashing an entry with two four-holding snapshots
+  costs ~30 µs, about 4 % of the append (`ledger_entry_hash` alone, measured over the
+  million entries: ~14 µs; the rest is PL/pgSQL handing the row over).
 - Making the data (the time under Data) is not part of any figure; most of it is the
   million `ledger_entry_hash()` calls and writing 1.3 GB of rows, WAL and two indexes.
 """
