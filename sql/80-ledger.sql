@@ -233,6 +233,10 @@ BEGIN
     PERFORM raise_error('NOT_FOUND', format('portfolio %s not found', ledger_append.portfolio_id),
                         jsonb_build_object('portfolioId', ledger_append.portfolio_id));
   END IF;
+  IF ledger_append.message IS NOT NULL AND length(ledger_append.message) NOT BETWEEN 1 AND 500 THEN
+    PERFORM raise_error('VALIDATION_ERROR', 'an entry''s message must be 1 to 500 characters',
+                        jsonb_build_object('field', 'message'));
+  END IF;
   SELECT l.seq, l.entry_hash INTO head
   FROM ledger l WHERE l.portfolio_id = ledger_append.portfolio_id
   ORDER BY l.seq DESC LIMIT 1;

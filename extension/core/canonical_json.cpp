@@ -63,45 +63,41 @@ std::pair<char16_t, char16_t> utf16_units(uint32_t code) {
           static_cast<char16_t>(0xDC00 + (code & 0x3FF))};
 }
 
-// RFC 8785 §3.2.2.2: the short escapes where JSON has one, \u00xx in lower-case hex for the
-// other controls, and every other character (including '/', DEL and non-ASCII) as itself.
+// The escape of one ASCII character that JSON strings cannot hold as itself; nullptr for the
+// others. RFC 8785 §3.2.2.2: the short escapes where JSON has one, \u00xx in lower-case hex for
+// the other controls.
+const char* escape_of(unsigned char c) {
+  static const char* const kControls[0x20] = {
+      "\\u0000", "\\u0001", "\\u0002", "\\u0003", "\\u0004", "\\u0005", "\\u0006", "\\u0007",
+      "\\b",     "\\t",     "\\n",     "\\u000b", "\\f",     "\\r",     "\\u000e", "\\u000f",
+      "\\u0010", "\\u0011", "\\u0012", "\\u0013", "\\u0014", "\\u0015", "\\u0016", "\\u0017",
+      "\\u0018", "\\u0019", "\\u001a", "\\u001b", "\\u001c", "\\u001d", "\\u001e", "\\u001f"};
+  if (c < 0x20) return kControls[c];
+  if (c == '"') return "\\\"";
+  if (c == '\\') return "\\\\";
+  return nullptr;
+}
+
+// Every other character (including '/', DEL and non-ASCII) is written as itself, so the text
+// goes out in runs between escapes; only non-ASCII bytes need decoding, to validate them.
 void write_string(std::string_view text, std::string& out) {
-  for (size_t i = 0; i < text.size();) next_code_point(text, i);  // validation only
-  static const char kHex[] = "0123456789abcdef";
   out.push_back('"');
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += "\\u00";
-          out.push_back(kHex[(c >> 4) & 0xF]);
-          out.push_back(kHex[c & 0xF]);
-        } else {
-          out.push_back(c);
-        }
+  size_t run_start = 0;
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      next_code_point(text, i);  // validation only
+      continue;
     }
+    if (const char* escape = escape_of(c)) {
+      out.append(text.data() + run_start, i - run_start);
+      out += escape;
+      run_start = ++i;
+      continue;
+    }
+    ++i;
   }
+  out.append(text.data() + run_start, text.size() - run_start);
   out.push_back('"');
 }
 
@@ -172,6 +168,16 @@ void append_canonical_string(std::string& out, std::string_view text) {
 }
 
 bool utf16_less(std::string_view a, std::string_view b) {
+  // UTF-8 byte order is code point order, which is UTF-16 order except where U+E000..U+FFFF
+  // (lead bytes 0xEE, 0xEF) meets characters above U+FFFF (0xF0..0xF4, surrogates in UTF-16):
+  // without those bytes a byte comparison is the answer.
+  auto has_high_lead = [](std::string_view text) {
+    for (const char c : text) {
+      if (static_cast<unsigned char>(c) >= 0xEE) return true;
+    }
+    return false;
+  };
+  if (!has_high_lead(a) && !has_high_lead(b)) return a < b;
   size_t i = 0, j = 0;
   while (i < a.size() && j < b.size()) {
     const uint32_t x = next_code_point(a, i), y = next_code_point(b, j);

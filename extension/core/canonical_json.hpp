@@ -34,8 +34,8 @@ nlohmann::json parse_json_strict(std::string_view json_text);
 // Appends a string as RFC 8785 writes it (quotes and JCS escaping). Throws on invalid UTF-8.
 void append_canonical_string(std::string& out, std::string_view text);
 
-// RFC 8785 §3.2.3 member order: true when a sorts before b by UTF-16 code units. Throws on
-// invalid UTF-8.
+// RFC 8785 §3.2.3 member order: true when a sorts before b by UTF-16 code units. For valid
+// UTF-8 (names are validated when written; this may throw on invalid text or may not).
 bool utf16_less(std::string_view a, std::string_view b);
 
 // The RFC 8785 form of a number given as JSON number text (as a database prints it, e.g.

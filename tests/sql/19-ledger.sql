@@ -2,7 +2,7 @@
 -- kind of tampering it must catch, canonical JSON (RFC 8785's own examples), Merkle roots and
 -- proofs (the Certificate Transparency vectors, and proofs over a real chain).
 BEGIN;
-SELECT plan(83);
+SELECT plan(84);
 \ir fixtures.psql
 
 \set pa '''a1000000-0000-4000-8000-00000000000a'''
@@ -82,6 +82,8 @@ SELECT is(pg_temp.error_of($$SELECT pg_temp.append('a1000000-0000-4000-8000-0000
           'an integer beyond 2^53 in metadata is refused');
 SELECT is(pg_temp.error_of($$SELECT pg_temp.append('a1000000-0000-4000-8000-00000000000a',
           'NaN')$$) ->> 'sqlstate', 'PF400', 'a NaN amount is refused');
+SELECT is(pg_temp.error_of($$SELECT pg_temp.append('a1000000-0000-4000-8000-00000000000a', 1,
+          '')$$) ->> 'detail', '{"field": "message"}', 'an empty message is refused, naming the field');
 SELECT is((SELECT max(seq) FROM pgfolio.ledger WHERE portfolio_id = :pa), 2::bigint,
           'refused appends leave no entry behind');
 SELECT is(pgfolio.ledger_snapshot(:pb),
