@@ -2,10 +2,11 @@
 // witness's public key, with no database (docs/verify.md). The work is ExportVerifier's in
 // the core; this file reads files and arguments and prints the verdicts.
 //
-// Exit status: 0 when every chain and every checkpoint holds and at least one checkpoint was
-// given; 1 when anything fails (or no checkpoint was given: a chain alone can be rebuilt from
-// its first entry); 2 for usage and input errors (an unreadable file, a bad key, a checkpoint
-// that cannot be read).
+// Exit status: 0 when every chain and every checkpoint holds and every portfolio of the
+// export is anchored by a checkpoint; 1 when anything fails, a portfolio has no checkpoint (a
+// chain alone can be rebuilt from its first entry) or no checkpoint was given at all, unless
+// --allow-unanchored accepts chains checked alone; 2 for usage and input errors (an
+// unreadable file, a bad key, a checkpoint that cannot be read).
 #include <cstdint>
 #include <fstream>
 #include <iostream>
@@ -31,25 +32,31 @@ constexpr int kUsage = 2;
 
 const char* const kUsageText =
     R"(usage: pgfolio-verify --export FILE.jsonl --public-key FILE [--checkpoint FILE]...
+                      [--allow-unanchored]
 
 Verifies a ledger export (GET /api/v1/history/export?format=jsonl) offline: every entry's
-hash and each portfolio's chain, each checkpoint's Ed25519 signature and keyId, and that the
-export holds at least treeSize entries whose Merkle root is the checkpoint's rootHash.
+hash and each portfolio's chain, each checkpoint's Ed25519 signature and keyId, that the
+export holds at least treeSize entries whose Merkle root is the checkpoint's rootHash, and
+that every portfolio of the export has a checkpoint.
 
   --export FILE       the JSON Lines export; - reads standard input
   --public-key FILE   the witness's public key: PEM (-----BEGIN PUBLIC KEY-----) or 64 hex
                       digits, as GET /api/v1/ledger/public-key gives them
   --checkpoint FILE   one checkpoint JSON object, or JSON lines of several (the witness's
                       file); may be repeated, and every checkpoint given is checked
+  --allow-unanchored  do not fail a portfolio of the export that no checkpoint covers: its
+                      chain is still checked, which proves only that it is consistent in
+                      itself, not that it was not rebuilt from its first entry
   --help              this text
 
 Prints one line per portfolio and a summary:
   ok <portfolio> <n> entries, checkpoint size <m>
   FAILED <portfolio> seq <n>: <problem> (<detail>)
+  FAILED <portfolio>: no checkpoint (<detail>)
 
-Exit status: 0 when every chain and every checkpoint holds and at least one checkpoint was
-given; 1 when anything fails or no checkpoint was given; 2 for usage or input errors.
-See docs/verify.md.
+Exit status: 0 when every chain and every checkpoint holds and every portfolio of the export
+has a checkpoint; 1 when anything fails, a portfolio has no checkpoint or none was given
+(unless --allow-unanchored); 2 for usage or input errors. See docs/verify.md.
 )";
 
 // An input problem: reported on stderr, exit status 2.
@@ -65,6 +72,7 @@ struct Options {
   std::string export_path;
   std::string key_path;
   std::vector<std::string> checkpoint_paths;
+  bool allow_unanchored = false;
   bool help = false;
 };
 
@@ -74,6 +82,10 @@ Options parse_arguments(int argc, char** argv) {
     std::string argument = argv[i];
     if (argument == "--help" || argument == "-h") {
       options.help = true;
+      continue;
+    }
+    if (argument == "--allow-unanchored") {
+      options.allow_unanchored = true;
       continue;
     }
     std::string value;
@@ -112,10 +124,6 @@ std::string read_file(const std::string& path) {
   return content.str();
 }
 
-bool is_blank(const std::string& text) {
-  return text.find_first_not_of(" \t\r\n") == std::string::npos;
-}
-
 // One checkpoint object (pretty-printed or not) or JSON lines of several.
 std::vector<Checkpoint> read_checkpoints(const std::string& path) {
   const std::string content = read_file(path);
@@ -124,7 +132,7 @@ std::vector<Checkpoint> read_checkpoints(const std::string& path) {
   std::size_t number = 0;
   for (std::string line; std::getline(in, line);) {
     ++number;
-    if (!is_blank(line)) lines.emplace_back(number, line);
+    if (!pgfolio::ledger::is_blank_line(line)) lines.emplace_back(number, line);
   }
   if (lines.empty()) throw InputError(path + ": no checkpoint in the file");
   // A first line that is no JSON value by itself is the start of one object written over
@@ -166,8 +174,10 @@ void print(const pgfolio::ledger::PortfolioVerdict& v) {
     }
     return;
   }
-  std::cout << "FAILED " << (v.portfolio_id.empty() ? "" : v.portfolio_id + " ") << where(v) << ": "
-            << v.problem;
+  std::string subject = v.portfolio_id;
+  const std::string place = where(v);
+  if (!place.empty()) subject += (subject.empty() ? "" : " ") + place;
+  std::cout << "FAILED " << subject << ": " << v.problem;
   if (!v.detail.empty()) std::cout << " (" << v.detail << ')';
   // A line that failed for a seq: say where it is in the file too.
   if (v.seq && v.line) std::cout << " at line " << *v.line;
@@ -184,7 +194,9 @@ int run(const Options& options) {
       throw InputError(options.key_path + ": " + e.what());
     }
   }();
-  pgfolio::ledger::ExportVerifier verifier(key);
+  pgfolio::ledger::ExportVerifier verifier(key, options.allow_unanchored
+                                                    ? pgfolio::ledger::Unanchored::Allow
+                                                    : pgfolio::ledger::Unanchored::Fail);
   for (const std::string& path : options.checkpoint_paths) {
     for (const Checkpoint& checkpoint : read_checkpoints(path)) verifier.add_checkpoint(checkpoint);
   }
@@ -200,20 +212,34 @@ int run(const Options& options) {
   if (in.bad()) throw InputError("cannot read " + options.export_path);
 
   const pgfolio::ledger::ExportReport report = verifier.finish();
-  std::uint64_t portfolios = 0, entries = 0, failed = 0;
+  std::uint64_t portfolios = 0, entries = 0, failed = 0, unanchored = 0;
   for (const auto& verdict : report.verdicts) {
     print(verdict);
     portfolios += verdict.portfolio_id.empty() ? 0 : 1;  // not the verdict on unreadable lines
     entries += verdict.entries;
     failed += verdict.ok ? 0 : 1;
+    // Failed for it, or (--allow-unanchored) accepted without one.
+    const bool no_checkpoint = verdict.problem == pgfolio::ledger::kNoCheckpoint ||
+                               (verdict.ok && verdict.entries > 0 && verdict.checkpoint_size == 0);
+    unanchored += no_checkpoint ? 1 : 0;
   }
   std::cout << "summary: " << portfolios << " portfolios, " << entries << " entries verified, "
             << report.checkpoints_verified << " of " << report.checkpoints_given
             << " checkpoints verified, " << failed << " failed";
-  if (report.checkpoints_given == 0)
+  if (report.checkpoints_given == 0) {
     std::cout << "; no checkpoint given, so nothing proves the chains were not rebuilt";
+  } else if (unanchored > 0) {
+    std::cout << "; " << unanchored << " portfolio" << (unanchored == 1 ? "" : "s")
+              << " with no checkpoint, so nothing proves " << (unanchored == 1 ? "its" : "their")
+              << " chain" << (unanchored == 1 ? " was" : "s were") << " not rebuilt";
+  }
+  if (unanchored > 0 && !options.allow_unanchored)
+    std::cout << " (give a checkpoint of each portfolio, from GET /api/v1/ledger/checkpoints/"
+                 "latest?portfolioId=, or --allow-unanchored to accept chains checked alone)";
   std::cout << '\n';
-  return report.holds() && report.checkpoints_given > 0 ? kHolds : kFails;
+  // Nothing anchored at all (no checkpoint given) proves nothing, even of an empty export.
+  const bool anchored = options.allow_unanchored || report.checkpoints_given > 0;
+  return report.holds() && anchored ? kHolds : kFails;
 }
 
 }  // namespace

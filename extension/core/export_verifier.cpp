@@ -12,10 +12,6 @@ namespace {
 
 using nlohmann::json;
 
-bool is_blank(std::string_view line) {
-  return line.find_first_not_of(" \t\r\n") == std::string_view::npos;
-}
-
 // 32 raw bytes from a member holding 64 lowercase hex digits; std::nullopt otherwise. The
 // format writes hashes in lowercase only, so that each has one text form.
 std::optional<std::string> lowercase_hash(const json& object, const char* name) {
@@ -32,12 +28,17 @@ std::string describe_seq(std::uint64_t expected, std::optional<std::uint64_t> fo
 
 }  // namespace
 
+bool is_blank_line(std::string_view line) {
+  return line.find_first_not_of(" \t\r\n") == std::string_view::npos;
+}
+
 bool ExportReport::holds() const {
   return std::all_of(verdicts.begin(), verdicts.end(),
                      [](const PortfolioVerdict& v) { return v.ok; });
 }
 
-ExportVerifier::ExportVerifier(ed25519::PublicKey key) : key_(std::move(key)) {}
+ExportVerifier::ExportVerifier(ed25519::PublicKey key, Unanchored unanchored)
+    : key_(std::move(key)), unanchored_(unanchored) {}
 
 ExportVerifier::Portfolio& ExportVerifier::portfolio(const std::string& id) {
   auto [found, inserted] = index_.try_emplace(id, portfolios_.size());
@@ -113,7 +114,7 @@ void ExportVerifier::check_due_checkpoints(Portfolio& p) {
 void ExportVerifier::add_line(std::string_view line) {
   if (!lines_started_) start_lines();
   ++line_number_;
-  if (is_blank(line)) {
+  if (is_blank_line(line)) {
     if (!first_blank_line_) first_blank_line_ = line_number_;
     return;
   }
@@ -211,6 +212,17 @@ ExportReport ExportVerifier::finish() {
            "checkpoint treeSize " + std::to_string(wanted) + ", export has " +
                std::to_string(p.verdict.entries) + " entries");
       p.verdict.seq = p.verdict.entries + 1;
+    }
+  }
+  if (unanchored_ == Unanchored::Fail) {
+    for (Portfolio& p : portfolios_) {
+      // A checkpoint of the empty tree anchors none of the entries: only one of at least one
+      // entry, verified against the export, does.
+      if (!p.verdict.ok || !p.first_line || p.verdict.checkpoint_size > 0) continue;
+      fail(p.verdict, kNoCheckpoint,
+           "its chain of " + std::to_string(p.verdict.entries) +
+               " entries is consistent, but no checkpoint of this portfolio was given: a chain "
+               "alone could have been rebuilt from its first entry");
     }
   }
   std::vector<Portfolio*> order;

@@ -7,6 +7,10 @@
 // Lines are fed one at a time and only per-portfolio state is kept (a Merkle frontier, the
 // chain's head, counts), so an export of millions of entries verifies in a few kilobytes per
 // portfolio.
+//
+// A portfolio of the export that no checkpoint anchors fails by default: its chain being
+// consistent proves nothing against whoever can write the table, who could have rebuilt it
+// from its first entry (docs/verify.md). Unanchored::Allow accepts such a chain-only check.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +32,14 @@ inline constexpr const char* kBadSignature = "bad signature";
 inline constexpr const char* kOtherKey = "signed by another key";
 inline constexpr const char* kExportTooShort = "export shorter than checkpoint";
 inline constexpr const char* kNotInExport = "not in the export";
+inline constexpr const char* kNoCheckpoint = "no checkpoint";
+
+// Whether a portfolio with lines in the export but no checkpoint of a non-empty tree fails
+// (kNoCheckpoint) or is reported ok with checkpoint_size 0.
+enum class Unanchored { Fail, Allow };
+
+// A line of nothing but JSON whitespace: the export's (and a checkpoint file's) blank lines.
+bool is_blank_line(std::string_view line);
 
 // The verdict on one portfolio: ok, or the first problem found, after which its later lines
 // are not checked.
@@ -42,7 +54,8 @@ struct PortfolioVerdict {
   std::string problem;  // problem_name's words or one of the constants above; empty when ok
   // Where: the seq of the first entry that is not verified (chain problems, an export too
   // short), the line number of a line that is not an entry at all, or the treeSize of the
-  // checkpoint concerned (bad signature, checkpoint mismatch, not in the export).
+  // checkpoint concerned (bad signature, checkpoint mismatch, not in the export); none for
+  // no checkpoint.
   std::optional<std::uint64_t> seq;
   std::optional<std::uint64_t> line;
   std::optional<std::uint64_t> tree_size;
@@ -57,14 +70,14 @@ struct ExportReport {
   std::uint64_t checkpoints_given = 0;
   std::uint64_t checkpoints_verified = 0;
 
-  // True when every verdict is ok. (Whether that proves anything also depends on
-  // checkpoints_given: a chain alone can be rebuilt from its first entry.)
+  // True when every verdict is ok. Under Unanchored::Fail that includes every portfolio of the
+  // export being anchored by a checkpoint; under Unanchored::Allow it proves less.
   bool holds() const;
 };
 
 class ExportVerifier {
  public:
-  explicit ExportVerifier(ed25519::PublicKey key);
+  explicit ExportVerifier(ed25519::PublicKey key, Unanchored unanchored = Unanchored::Fail);
 
   // A checkpoint to hold the export to; its signature is checked at once. Every checkpoint is
   // added before the first line (std::logic_error otherwise). Several checkpoints of one
@@ -100,6 +113,7 @@ class ExportVerifier {
   void start_lines();
 
   ed25519::PublicKey key_;
+  Unanchored unanchored_;
   std::vector<Portfolio> portfolios_;
   std::unordered_map<std::string, std::size_t> index_;
   PortfolioVerdict unattributed_;

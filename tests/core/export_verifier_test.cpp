@@ -76,8 +76,9 @@ Checkpoint checkpoint_of(const std::vector<Entry>& entries, std::uint64_t size,
 }
 
 ExportReport verify(const std::vector<std::string>& lines,
-                    const std::vector<Checkpoint>& checkpoints, const ed25519::PublicKey& key) {
-  ExportVerifier verifier(key);
+                    const std::vector<Checkpoint>& checkpoints, const ed25519::PublicKey& key,
+                    Unanchored unanchored = Unanchored::Fail) {
+  ExportVerifier verifier(key, unanchored);
   for (const Checkpoint& c : checkpoints) verifier.add_checkpoint(c);
   for (const std::string& line : lines) verifier.add_line(line);
   return verifier.finish();
@@ -211,8 +212,8 @@ TEST_F(ExportVerifierTest, TruncatedExportIsShorterThanTheCheckpoint) {
   expect_a_fails(report, kExportTooShort, 10);
   EXPECT_EQ(verdict_of(report, kA).tree_size, 10u);
   EXPECT_EQ(verdict_of(report, kA).entries, 9u);
-  // Without the checkpoints, the shortened chain holds: only a checkpoint catches it.
-  EXPECT_TRUE(verify(lines, {}, key.public_key()).holds());
+  // Checked as chains alone, the shortened one holds: only a checkpoint catches it.
+  EXPECT_TRUE(verify(lines, {}, key.public_key(), Unanchored::Allow).holds());
 }
 
 TEST_F(ExportVerifierTest, ChainRebuiltFromGenesisFailsTheCheckpoint) {
@@ -220,8 +221,9 @@ TEST_F(ExportVerifierTest, ChainRebuiltFromGenesisFailsTheCheckpoint) {
   ASSERT_NE(entry_hash(rebuilt[1]), entry_hash(a[1]));
   std::vector<std::string> lines = lines_of(rebuilt);
   for (const std::string& line : lines_of(b)) lines.push_back(line);
-  // The rebuilt chain is internally consistent...
-  EXPECT_TRUE(verify(lines, {}, key.public_key()).holds());
+  // The rebuilt chain is internally consistent (and, without a checkpoint, unanchored)...
+  EXPECT_TRUE(verify(lines, {}, key.public_key(), Unanchored::Allow).holds());
+  EXPECT_EQ(verdict_of(verify(lines, {}, key.public_key()), kA).problem, kNoCheckpoint);
   // ...but not the one the witness signed.
   const ExportReport report = run(lines);
   expect_a_fails(report, "checkpoint mismatch", std::nullopt);
@@ -276,11 +278,49 @@ TEST_F(ExportVerifierTest, CheckpointOfAPortfolioNotInTheExportFails) {
 
 TEST_F(ExportVerifierTest, CheckpointOfTheEmptyTree) {
   Checkpoint empty = sign_checkpoint(kA, 0, sha256(""), "2026-11-22T04:19:02.123400Z", key);
-  checkpoints = {empty};
-  EXPECT_TRUE(run(export_lines()).holds());
-  EXPECT_EQ(run(export_lines()).checkpoints_verified, 1u);
-  checkpoints = {sign_checkpoint(kA, 0, std::string(32, '\0'), "2026-11-22T04:19:02.123400Z", key)};
+  checkpoints = {empty, checkpoint_of(b, 8, key)};
+  // It verifies, but anchors none of A's entries: A is still unanchored.
+  ExportReport report = run(export_lines());
+  EXPECT_EQ(report.checkpoints_verified, 2u);
+  expect_a_fails(report, kNoCheckpoint, std::nullopt);
+  checkpoints.push_back(checkpoint_of(a, 1, key));
+  report = run(export_lines());
+  EXPECT_TRUE(report.holds());
+  EXPECT_EQ(report.checkpoints_verified, 3u);
+  checkpoints = {sign_checkpoint(kA, 0, std::string(32, '\0'), "2026-11-22T04:19:02.123400Z", key),
+                 checkpoint_of(a, 12, key), checkpoint_of(b, 8, key)};
   expect_a_fails(run(export_lines()), "checkpoint mismatch", std::nullopt);
+}
+
+TEST_F(ExportVerifierTest, PortfolioWithoutACheckpointFails) {
+  // A user's export holds all their portfolios; the checkpoints given cover only B (as
+  // GET /ledger/checkpoints/latest without portfolioId gives the default portfolio's).
+  checkpoints = {checkpoint_of(b, 3, key), checkpoint_of(b, 8, key)};
+  ExportReport report = run(export_lines());
+  expect_a_fails(report, kNoCheckpoint, std::nullopt);
+  const PortfolioVerdict& v = verdict_of(report, kA);
+  EXPECT_EQ(v.entries, 12u);  // its chain was checked, and holds
+  EXPECT_EQ(v.checkpoints, 0u);
+  EXPECT_FALSE(v.line);
+  EXPECT_FALSE(v.tree_size);
+  EXPECT_NE(v.detail.find("no checkpoint of this portfolio"), std::string::npos) << v.detail;
+  EXPECT_EQ(report.checkpoints_verified, 2u);
+
+  // A chain that breaks reports its own problem, not the missing checkpoint.
+  std::vector<std::string> lines = export_lines();
+  lines.erase(lines.begin() + 5);
+  expect_a_fails(run(lines), "gap", 6);
+
+  // Accepted when chain-only checking is asked for: ok, with no checkpoint size.
+  report = verify(export_lines(), checkpoints, key.public_key(), Unanchored::Allow);
+  EXPECT_TRUE(report.holds());
+  EXPECT_TRUE(verdict_of(report, kA).ok);
+  EXPECT_EQ(verdict_of(report, kA).checkpoint_size, 0u);
+  EXPECT_EQ(verdict_of(report, kB).checkpoint_size, 8u);
+  // ...which still fails a broken chain and a checkpoint that does not match.
+  EXPECT_FALSE(verify(lines, checkpoints, key.public_key(), Unanchored::Allow).holds());
+  checkpoints.push_back(checkpoint_of(chain(kB, 8, 1), 8, key));
+  EXPECT_FALSE(verify(export_lines(), checkpoints, key.public_key(), Unanchored::Allow).holds());
 }
 
 TEST_F(ExportVerifierTest, MalformedLines) {
@@ -363,10 +403,18 @@ TEST_F(ExportVerifierTest, BlankLineBeforeTheEndIsMalformed) {
 }
 
 TEST_F(ExportVerifierTest, NoLinesAtAll) {
+  // No portfolio to anchor: the verifier has nothing against it (pgfolio-verify still fails
+  // a run given no checkpoint at all).
   const ExportReport report = verify({}, {}, key.public_key());
   EXPECT_TRUE(report.holds());
   EXPECT_TRUE(report.verdicts.empty());
   EXPECT_FALSE(run({}).holds());  // the checkpoints speak of portfolios the export lacks
+}
+
+TEST(ExportVerifierBlankLine, OnlyJsonWhitespace) {
+  for (const char* blank : {"", " ", "\t", "\r", " \t\r\n "}) EXPECT_TRUE(is_blank_line(blank));
+  // Not JSON whitespace: a non-breaking space, a form feed, a vertical tab.
+  for (const char* other : {"\xc2\xa0", "\f", "\v", " x "}) EXPECT_FALSE(is_blank_line(other));
 }
 
 TEST_F(ExportVerifierTest, CheckpointsComeBeforeTheLines) {

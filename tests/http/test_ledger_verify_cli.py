@@ -83,12 +83,18 @@ def api_export(witness, token, portfolio_id):
     return response.body.decode().splitlines()
 
 
-def verify(settings, export_lines_, directory, key="key.pem", checkpoint="latest.json"):
+def verify(settings, export_lines_, directory, key="key.pem", checkpoint="latest.json", *extra):
+    """Runs pgfolio-verify; `checkpoint` is a file name in `directory`, a list of them, or
+    None for no --checkpoint at all."""
     export = directory / "export.jsonl"
     export.write_text("".join(line + "\n" for line in export_lines_))
-    result = subprocess.run([str(settings.root / "build" / "pgfolio-verify"), "--export",
-                             str(export), "--public-key", str(directory / key), "--checkpoint",
-                             str(directory / checkpoint)], capture_output=True, timeout=30)
+    checkpoints = [] if checkpoint is None else [checkpoint] if isinstance(checkpoint, str) \
+        else checkpoint
+    command = [str(settings.root / "build" / "pgfolio-verify"), "--export", str(export),
+               "--public-key", str(directory / key)]
+    for name in checkpoints:
+        command += ["--checkpoint", str(directory / name)]
+    result = subprocess.run(command + list(extra), capture_output=True, timeout=30)
     return result.returncode, result.stdout.decode() + result.stderr.decode()
 
 
@@ -128,9 +134,73 @@ def test_a_deleted_line_is_named(settings, signed):
 
 
 def test_checkpoints_under_another_key_fail(settings, signed):
-    (signed["dir"] / "other.hex").write_text(public_key_of_seed(new_seed())["hex"])
+    other = public_key_of_seed(new_seed())
+    (signed["dir"] / "other.hex").write_text(other["hex"])
     status, output = verify(settings, signed["lines"], signed["dir"], key="other.hex")
     assert status == 1, output
+    # Named as such (not a bad signature: the checkpoint is fine, the key is not the
+    # witness's), with both key ids, so the user can tell which key to fetch.
+    witness_key_id = json.loads((signed["dir"] / "latest.json").read_text())["keyId"]
+    assert (f"FAILED {signed['portfolio']} checkpoint treeSize 5: signed by another key "
+            f"(keyId {witness_key_id}, key given {other['keyId']})") in output, output
+    assert "0 of 1 checkpoints verified, 1 failed" in output
+
+
+def test_a_portfolio_without_a_checkpoint_fails_unless_allowed(settings, signed, witness,
+                                                               cluster_db, made):
+    # The owner's second portfolio: the whole-user export holds both, while the latest
+    # checkpoint without portfolioId is the default portfolio's only.
+    with cluster_db.cursor() as cursor:
+        cursor.execute("SELECT owner_id::text FROM pgfolio.portfolios WHERE id = %s",
+                       (signed["portfolio"],))
+        owner = cursor.fetchone()[0]
+    second = new_portfolio(cluster_db, owner)
+    made.append(second)
+    append(cluster_db, second, 2, amount="3.5")
+    wait_for_checkpoint(witness.witness_file, second, 2)
+    response = witness.client.get("/api/v1/history/export?format=jsonl", bearer(signed["token"]))
+    assert response.status == 200, response.body[:300]
+    everything = response.body.decode().splitlines()
+    assert {json.loads(line)["portfolioId"] for line in everything} == {signed["portfolio"],
+                                                                         second}
+
+    # The documented workflow with the default portfolio's checkpoint alone: the second
+    # portfolio's chain holds, but nothing anchors it.
+    status, output = verify(settings, everything, signed["dir"])
+    assert status == 1, output
+    assert f"ok {signed['portfolio']} 5 entries, checkpoint size 5" in output
+    assert f"FAILED {second}: no checkpoint (its chain of 2 entries is consistent" in output
+    assert "1 portfolio with no checkpoint" in output and "--allow-unanchored" in output
+
+    # Opted out: the chain alone is accepted, and said to be unanchored.
+    status, output = verify(settings, everything, signed["dir"], "key.pem", "latest.json",
+                            "--allow-unanchored")
+    assert status == 0, output
+    assert f"ok {second} 2 entries, no checkpoint" in output
+    assert "1 portfolio with no checkpoint, so nothing proves its chain was not rebuilt" in output
+
+    # With the second portfolio's own checkpoint, both are anchored.
+    # (The file is written before the database: wait for the checkpoint to be served.)
+    latest = wait_until(
+        lambda: (lambda r: r.status == 200 and r)(witness.client.get(
+            f"/api/v1/ledger/checkpoints/latest?portfolioId={second}", bearer(signed["token"]))),
+        10, what="the second portfolio's checkpoint served")
+    (signed["dir"] / "second.json").write_text(latest.body.decode())
+    status, output = verify(settings, everything, signed["dir"], "key.pem",
+                            ["latest.json", "second.json"])
+    assert status == 0, output
+    assert f"ok {second} 2 entries, checkpoint size 2" in output
+    assert "no checkpoint" not in output
+
+    # No checkpoint at all: every portfolio fails, unless chain-only checking is asked for.
+    status, output = verify(settings, everything, signed["dir"], "key.pem", None)
+    assert status == 1, output
+    assert output.count(": no checkpoint (") == 2, output
+    assert "no checkpoint given, so nothing proves the chains were not rebuilt" in output
+    status, output = verify(settings, everything, signed["dir"], "key.pem", None,
+                            "--allow-unanchored")
+    assert status == 0, output
+    assert "FAILED" not in output
 
 
 def test_a_history_rebuilt_from_genesis_fails_against_the_old_checkpoint(settings, signed,
