@@ -1,7 +1,5 @@
 #include "access_log.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -52,14 +50,18 @@ void write_access_log(const AccessLogEntry& entry) {
                       {"bytes", entry.bytes}});
 }
 
+void log_line(const std::string& level, const std::string& message, const nlohmann::json& fields) {
+  nlohmann::json line = {{"time", now_utc()}, {"level", level}, {"message", message}};
+  if (fields.is_object()) line.update(fields);
+  write_line(stderr, line);
+}
+
 void log_error(const std::string& request_id, const std::string& message) {
-  write_line(
-      stderr,
-      {{"time", now_utc()}, {"level", "error"}, {"request_id", request_id}, {"message", message}});
+  log_line("error", message, {{"request_id", request_id}});
 }
 
 void log_event(const std::string& message) {
-  write_line(stderr, {{"time", now_utc()}, {"level", "info"}, {"message", message}});
+  log_line("info", message);
 }
 
 }  // namespace pgfolio::http

@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <set>
 #include <stdexcept>
@@ -43,21 +42,6 @@ std::int64_t now_unix_micros() {
 
 std::string system_error(const std::string& what) {
   return what + ": " + std::strerror(errno);
-}
-
-// A line in the server log's form (access_log.hpp: one JSON object per line with time, level
-// and message), with fields of its own for whoever watches the log for witness events.
-void log_line(const char* level, const std::string& event, const std::string& message,
-              const nlohmann::json& fields) {
-  nlohmann::json line = {{"time", ledger::utc_timestamp(now_unix_micros())},
-                         {"level", level},
-                         {"event", event},
-                         {"message", message}};
-  if (fields.is_object()) line.update(fields);
-  const std::string text = dump_json(line) + "\n";
-  // One stdio call writes the whole line under the stream's lock.
-  std::fwrite(text.data(), 1, text.size(), stderr);
-  std::fflush(stderr);
 }
 
 nlohmann::json hex_or_null(const std::string& raw) {
@@ -220,8 +204,10 @@ void LedgerWitness::run() {
         if (reported_down) log_event("ledger witness: connected");
         reported_down = false;
       }
-      round(*connection);
-      metrics_.count_witness_round(true, static_cast<double>(now_unix_micros()) / 1e6);
+      // A round stopped by an alarm about the paging did not witness every portfolio.
+      const bool completed = round(*connection);
+      metrics_.count_witness_round(completed,
+                                   completed ? static_cast<double>(now_unix_micros()) / 1e6 : 0);
       wait(std::chrono::seconds(config_.interval_seconds));
     } catch (const pqxx::broken_connection& error) {
       // An unreachable database is no alarm: nothing was shown to the witness.
@@ -236,8 +222,8 @@ void LedgerWitness::run() {
       // (nothing wrong was shown), but the witness is not doing its work, so an error line;
       // the connection is replaced and the round run again after the interval.
       metrics_.count_witness_round(false, 0);
-      log_line("error", "ledger_witness_round_failed",
-               std::string("ledger witness: round failed, retrying: ") + error.what(), {});
+      log_line("error", std::string("ledger witness: round failed, retrying: ") + error.what(),
+               {{"event", "ledger_witness_round_failed"}});
       connection.reset();
       wait(std::max<std::chrono::milliseconds>(std::chrono::seconds(config_.interval_seconds),
                                                kReconnectDelay));
@@ -245,14 +231,14 @@ void LedgerWitness::run() {
   }
 }
 
-void LedgerWitness::round(pqxx::connection& connection) {
+bool LedgerWitness::round(pqxx::connection& connection) {
   flush_pending(connection);
   std::set<std::string> seen;
   std::string after;
   for (;;) {
+    std::vector<Head> heads;
     std::vector<Head> to_sign;
     std::vector<Alarm> alarms;
-    size_t rows = 0;
     {
       // One snapshot per page: each head and its proof describe the same ledger.
       pqxx::transaction<pqxx::isolation_level::repeatable_read, pqxx::readwrite_policy::read_only>
@@ -261,10 +247,9 @@ void LedgerWitness::round(pqxx::connection& connection) {
           "SELECT portfolio_id::text, tree_size, encode(root_hash, 'hex'), problem "
           "FROM pgfolio.ledger_witness_heads(NULLIF($1, '')::uuid, $2)",
           after, kHeadsPage);
-      rows = result.size();
       for (const auto& row : result) {
         Head head;
-        head.portfolio_id = row[0].c_str();
+        head.portfolio_id = row[0].is_null() ? std::string() : row[0].c_str();
         head.tree_size = row[1].is_null() ? 0 : row[1].as<std::uint64_t>();
         if (!row[2].is_null()) {
           auto raw = ledger::hash_from_hex(row[2].c_str());
@@ -272,6 +257,18 @@ void LedgerWitness::round(pqxx::connection& connection) {
           head.root_hash = *raw;
         }
         if (!row[3].is_null()) head.problem = row[3].c_str();
+        heads.push_back(std::move(head));
+      }
+      // The pages are the database's word on which portfolios there are: before anything of
+      // a page is judged, its ids must follow the last page's, in order (docs/witness.md, "A
+      // round"). A page that does not would make `after` stand still (a full page repeated
+      // is a round that never ends) or go back over portfolios judged already.
+      if (auto fault = paging_fault(after, heads)) {
+        tx.commit();
+        raise_round_alarm(*fault);
+        return false;
+      }
+      for (const Head& head : heads) {
         seen.insert(head.portfolio_id);
         after = head.portfolio_id;
         std::optional<Alarm> alarm;
@@ -286,9 +283,10 @@ void LedgerWitness::round(pqxx::connection& connection) {
       sign(head);
     }
     flush_pending(connection);
-    if (rows < static_cast<size_t>(kHeadsPage) || stopping_.load()) break;
+    if (heads.size() < static_cast<size_t>(kHeadsPage) || stopping_.load()) break;
   }
-  if (stopping_.load()) return;
+  if (stopping_.load()) return true;
+  settle_round_alarm();
   // A portfolio the witness signed for that no longer has any entry: its whole history went.
   for (const auto& [portfolio_id, checkpoint] : memory_) {
     if (seen.count(portfolio_id)) continue;
@@ -300,6 +298,35 @@ void LedgerWitness::round(pqxx::connection& connection) {
                   {"reportedRoot", nullptr}}});
   }
   flush_pending(connection);
+  return true;
+}
+
+std::optional<LedgerWitness::Alarm> LedgerWitness::paging_fault(const std::string& after,
+                                                                const std::vector<Head>& page) {
+  const std::string* previous = after.empty() ? nullptr : &after;
+  for (size_t i = 0; i < page.size(); ++i) {
+    const std::string& id = page[i].portfolio_id;
+    std::string reason;
+    if (!ledger::is_lowercase_uuid(id)) {
+      reason = "the database listed a portfolio id that is not a lowercase UUID";
+    } else if (previous && id <= *previous) {
+      // Lowercase UUID text sorts as the uuid type does (byte by byte).
+      reason = "the database listed portfolios out of order (ids must strictly increase)";
+    } else {
+      previous = &id;
+      continue;
+    }
+    return Alarm{
+        std::string(),
+        reason,
+        {{"afterPortfolio", after.empty() ? nlohmann::json(nullptr) : nlohmann::json(after)},
+         {"previousPortfolio", previous ? nlohmann::json(*previous) : nlohmann::json(nullptr)},
+         // As the database wrote it, cut short: it may be anything.
+         {"reportedPortfolio", id.substr(0, 64)},
+         {"rowInPage", i + 1},
+         {"pageRows", page.size()}}};
+  }
+  return std::nullopt;
 }
 
 bool LedgerWitness::judge(pqxx::transaction_base& tx, const Head& head,
@@ -384,10 +411,12 @@ void LedgerWitness::raise_alarm(const Alarm& alarm) {
   nlohmann::json details = alarm.details;
   details["witness"] = config_.key->public_key().key_id();
   details["reason"] = alarm.reason;
-  log_line("error", "ledger_witness_alarm",
+  log_line("error",
            "ledger witness ALARM: portfolio " + alarm.portfolio_id + ": " + alarm.reason +
                "; nothing is signed for it until this is resolved (docs/witness.md)",
-           {{"portfolio_id", alarm.portfolio_id}, {"details", details}});
+           {{"event", "ledger_witness_alarm"},
+            {"portfolio_id", alarm.portfolio_id},
+            {"details", details}});
   metrics_.count_witness_alarm();
   metrics_.set_witness_alarming(alarming_.size());
   unaudited_.push_back({alarm.portfolio_id, alarm.reason, details});
@@ -398,6 +427,29 @@ void LedgerWitness::settle_alarm(const std::string& portfolio_id) {
   metrics_.set_witness_alarming(alarming_.size());
   log_event("ledger witness: portfolio " + portfolio_id +
             " extends the tree the witness signed again; signing resumes");
+}
+
+void LedgerWitness::raise_round_alarm(const Alarm& alarm) {
+  // The same fault round after round is one incident, as for a portfolio.
+  if (round_alarm_ == alarm.reason) return;
+  round_alarm_ = alarm.reason;
+  nlohmann::json details = alarm.details;
+  details["witness"] = config_.key->public_key().key_id();
+  details["reason"] = alarm.reason;
+  // No audit entry: the database's audit trail records an alarm against a portfolio, and
+  // this one names none (it is about the listing itself, which the database got wrong).
+  log_line("error",
+           "ledger witness ALARM: " + alarm.reason +
+               "; the round stops here and the portfolios after it are not witnessed until "
+               "this is resolved (docs/witness.md)",
+           {{"event", "ledger_witness_alarm"}, {"details", details}});
+  metrics_.count_witness_alarm();
+}
+
+void LedgerWitness::settle_round_alarm() {
+  if (round_alarm_.empty()) return;
+  round_alarm_.clear();
+  log_event("ledger witness: the database lists the portfolios in order again; rounds complete");
 }
 
 void LedgerWitness::flush_pending(pqxx::connection& connection) {
@@ -415,11 +467,12 @@ void LedgerWitness::flush_pending(pqxx::connection& connection) {
       if (!is_final_refusal(error)) throw;
       // Another checkpoint at that size (a second witness?) or a portfolio gone: asking
       // again would not help; the file keeps the checkpoint.
-      log_line("error", "ledger_witness_record_refused",
-               "ledger witness: the database refused the checkpoint of portfolio " +
-                   checkpoint.portfolio_id + " at size " + std::to_string(checkpoint.tree_size) +
-                   ": " + error.what(),
-               {{"portfolio_id", checkpoint.portfolio_id}});
+      log_line(
+          "error",
+          "ledger witness: the database refused the checkpoint of portfolio " +
+              checkpoint.portfolio_id + " at size " + std::to_string(checkpoint.tree_size) + ": " +
+              error.what(),
+          {{"event", "ledger_witness_record_refused"}, {"portfolio_id", checkpoint.portfolio_id}});
     }
     unrecorded_.pop_front();
   }
@@ -432,10 +485,10 @@ void LedgerWitness::flush_pending(pqxx::connection& connection) {
       tx.commit();
     } catch (const pqxx::sql_error& error) {
       if (!is_final_refusal(error)) throw;
-      log_line("error", "ledger_witness_audit_refused",
+      log_line("error",
                "ledger witness: the database refused the audit entry of the alarm for portfolio " +
                    alarm.portfolio_id + ": " + error.what(),
-               {{"portfolio_id", alarm.portfolio_id}});
+               {{"event", "ledger_witness_audit_refused"}, {"portfolio_id", alarm.portfolio_id}});
     }
     unaudited_.pop_front();
   }

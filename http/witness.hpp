@@ -80,19 +80,28 @@ class LedgerWitness {
     std::string problem;    // why it could not (a gap in seq)
   };
   struct Alarm {
-    std::string portfolio_id;
+    std::string portfolio_id;  // empty for an alarm about the round (paging_fault)
     std::string reason;
     nlohmann::json details;
   };
 
   void run();
   // One pass over every portfolio; throws on a database error (the round is retried whole).
-  void round(pqxx::connection& connection);
+  // False when the round stopped at a page the witness cannot trust (raise_round_alarm).
+  bool round(pqxx::connection& connection);
+  // Why a page of heads that follows the id `after` (empty: the first page) cannot be
+  // trusted: an id that is not a lowercase UUID, or ids that do not strictly increase from
+  // `after` on. An Alarm without a portfolio.
+  static std::optional<Alarm> paging_fault(const std::string& after, const std::vector<Head>& page);
   // What to do with one head: nothing, sign it (returns true), or raise an alarm.
   bool judge(pqxx::transaction_base& tx, const Head& head, std::optional<Alarm>& alarm);
   void sign(const Head& head);
   void raise_alarm(const Alarm& alarm);
   void settle_alarm(const std::string& portfolio_id);
+  // An alarm about the round itself (the database's paging), raised once per incident and
+  // settled by the next round that completes.
+  void raise_round_alarm(const Alarm& alarm);
+  void settle_round_alarm();
   // Stores in the database what the file holds and the database may not (after a restart
   // or a database outage), and the audit entries of alarms not yet written.
   void flush_pending(pqxx::connection& connection);
@@ -105,6 +114,7 @@ class LedgerWitness {
   std::map<std::string, ledger::Checkpoint> memory_;
   // Portfolios in alarm and why, so that one incident raises one alarm.
   std::map<std::string, std::string> alarming_;  // portfolio id -> reason
+  std::string round_alarm_;                      // the paging fault in alarm, if any
   std::deque<ledger::Checkpoint> unrecorded_;    // in the file, perhaps not in the database
   std::deque<Alarm> unaudited_;                  // raised, not yet in the audit trail
   std::atomic<bool> stopping_{false};

@@ -296,6 +296,195 @@ def test_other_damage_raises_the_alarm(witness, cluster_db, made, damage, condit
     assert [c["treeSize"] for c in file_checkpoints(witness.witness_file, victim)] == [4]
 
 
+# --- the database's paging ---------------------------------------------------------------------
+
+PAGING_ROLE = "pgfolio_witness_paging_login"
+
+# ledger_witness_heads replaced for the paging test: to every session but PAGING_ROLE's (the
+# module's witness among them) it answers as the real one, renamed; to PAGING_ROLE it pages
+# through witness_paging_test.heads as witness_paging_test.mode says, rightly or wrongly. It
+# returns portfolio_id as text so that it can also return what no uuid column could.
+FAKE_HEADS = f"""
+CREATE FUNCTION pgfolio.ledger_witness_heads(after_portfolio uuid DEFAULT NULL,
+                                             max_rows integer DEFAULT 100)
+RETURNS TABLE (portfolio_id text, tree_size bigint, root_hash bytea, problem text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pgfolio, pg_temp
+AS $$
+DECLARE
+  m text := (SELECT mode FROM witness_paging_test.mode);
+BEGIN
+  IF session_user <> '{PAGING_ROLE}' THEN
+    RETURN QUERY SELECT r.portfolio_id::text, r.tree_size, r.root_hash, r.problem
+                 FROM pgfolio.ledger_witness_heads_real(after_portfolio, max_rows) r;
+  ELSIF m = 'stuck' THEN  -- the first page again and again, whatever comes after
+    RETURN QUERY SELECT h.* FROM witness_paging_test.heads h
+                 ORDER BY h.portfolio_id LIMIT max_rows;
+  ELSIF m = 'descending' THEN
+    RETURN QUERY SELECT h.* FROM witness_paging_test.heads h
+                 WHERE after_portfolio IS NULL OR h.portfolio_id::uuid > after_portfolio
+                 ORDER BY h.portfolio_id DESC LIMIT max_rows;
+  ELSIF m = 'uppercase' THEN
+    RETURN QUERY SELECT upper(h.portfolio_id), h.tree_size, h.root_hash, h.problem
+                 FROM witness_paging_test.heads h
+                 WHERE after_portfolio IS NULL OR h.portfolio_id::uuid > after_portfolio
+                 ORDER BY h.portfolio_id LIMIT max_rows;
+  ELSE  -- 'ordered': as the real one pages
+    RETURN QUERY SELECT h.* FROM witness_paging_test.heads h
+                 WHERE after_portfolio IS NULL OR h.portfolio_id::uuid > after_portfolio
+                 ORDER BY h.portfolio_id LIMIT max_rows;
+  END IF;
+END
+$$;
+GRANT EXECUTE ON FUNCTION pgfolio.ledger_witness_heads(uuid, integer) TO pgfolio_witness;
+"""
+
+
+def synthetic_id(i):
+    """The 100 heads' ids (and a 101st): lowercase hex letters, so that upper() changes them."""
+    return f"aaaaaaaa-0000-4000-8000-{i:012d}"
+
+
+@pytest.fixture
+def paging(cluster_db, witness):
+    """The replaced ledger_witness_heads and its table of 100 heads (a full page: the witness
+    asks for 100), undone at the end. Swapped in one transaction, so that the module's
+    witness never finds the function missing."""
+    cluster_db.autocommit = False
+    try:
+        with cluster_db.cursor() as cursor:
+            cursor.execute(f"CREATE ROLE {PAGING_ROLE} LOGIN IN ROLE pgfolio_witness")
+            cursor.execute("CREATE SCHEMA witness_paging_test")
+            cursor.execute("CREATE TABLE witness_paging_test.mode (mode text NOT NULL)")
+            cursor.execute("INSERT INTO witness_paging_test.mode VALUES ('ordered')")
+            cursor.execute("""CREATE TABLE witness_paging_test.heads (portfolio_id text PRIMARY KEY,
+                                tree_size bigint, root_hash bytea, problem text)""")
+            cursor.execute("""INSERT INTO witness_paging_test.heads
+                              SELECT 'aaaaaaaa-0000-4000-8000-' || lpad(i::text, 12, '0'), 1,
+                                     sha256(i::text::bytea), NULL
+                              FROM generate_series(1, 100) i""")
+            cursor.execute("ALTER FUNCTION pgfolio.ledger_witness_heads(uuid, integer) "
+                           "RENAME TO ledger_witness_heads_real")
+            cursor.execute(FAKE_HEADS)
+        cluster_db.commit()
+    finally:
+        cluster_db.autocommit = True
+
+    def set_mode(mode):
+        with cluster_db.cursor() as cursor:
+            cursor.execute("UPDATE witness_paging_test.mode SET mode = %s", (mode,))
+
+    try:
+        yield set_mode
+    finally:
+        cluster_db.autocommit = False
+        try:
+            with cluster_db.cursor() as cursor:
+                cursor.execute("DROP FUNCTION IF EXISTS pgfolio.ledger_witness_heads(uuid, integer)")
+                cursor.execute("ALTER FUNCTION pgfolio.ledger_witness_heads_real(uuid, integer) "
+                               "RENAME TO ledger_witness_heads")
+                cursor.execute("DROP SCHEMA witness_paging_test CASCADE")
+                cursor.execute(f"DROP ROLE {PAGING_ROLE}")
+            cluster_db.commit()
+        finally:
+            cluster_db.autocommit = True
+
+
+def round_alarm_lines(server):
+    """The witness's alarms about a round: alarm lines that name no portfolio."""
+    lines = []
+    for raw in server.log_text().splitlines():
+        try:
+            line = json.loads(raw)
+        except ValueError:
+            continue
+        if line.get("event") == "ledger_witness_alarm" and "portfolio_id" not in line:
+            lines.append(line)
+    return lines
+
+
+def test_paging_the_witness_cannot_trust_raises_an_alarm_and_stops_the_round(
+        settings, outage_cluster, cluster_db, witness, paging, tmp_path):
+    env = witness_env(outage_cluster, tmp_path / "witness.jsonl", new_seed())
+    env["PGFOLIO_WITNESS_DATABASE_URL"] = (
+        f"postgresql://{PAGING_ROLE}@127.0.0.1:{outage_cluster.port}/pgfolio")
+    server = ServerProcess(settings.binary, free_port(), outage_cluster.database_url,
+                           tmp_path / "pgfolio-http.log", env)
+    witness_file = tmp_path / "witness.jsonl"
+    try:
+        server.wait_ready()
+        # Rightly paged: a full page, then an empty one; all 100 signed (trust on first use;
+        # the database refuses to record checkpoints of portfolios it does not have).
+        wait_until(lambda: len(file_checkpoints(witness_file)) == 100, 20,
+                   what="the 100 heads signed")
+        wait_rounds(server, 1)
+        assert metric(metrics(server), ALARMS) == 0
+
+        # The same full page whatever `after` says: without the check the round would never
+        # end. The round stops with one alarm, and the next rounds (same fault, same
+        # incident) do not repeat it.
+        paging("stuck")
+        alarm = wait_until(lambda: round_alarm_lines(server), 20, what="the paging alarm")[0]
+        assert alarm["level"] == "error"
+        details = alarm["details"]
+        assert details["reason"] == ("the database listed portfolios out of order "
+                                     "(ids must strictly increase)")
+        assert details["afterPortfolio"] == synthetic_id(100)
+        assert details["reportedPortfolio"] == synthetic_id(1)
+        assert details["rowInPage"] == 1 and details["pageRows"] == 100
+        assert "the round stops here" in alarm["message"]
+        failed = metric(metrics(server), "pgfolio_witness_rounds_total", result="failed")
+        completed = completed_rounds(server)
+        last = metric(metrics(server), "pgfolio_witness_last_completed_round_timestamp_seconds")
+        wait_until(lambda: metric(metrics(server), "pgfolio_witness_rounds_total",
+                                  result="failed") >= failed + 2, 20,
+                   what="more rounds, each stopped")
+        after = metrics(server)
+        assert completed_rounds(server) == completed
+        assert metric(after, "pgfolio_witness_last_completed_round_timestamp_seconds") == last
+        assert metric(after, ALARMS) == 1 and metric(after, ALARMING) == 0
+        assert len(round_alarm_lines(server)) == 1
+        # A round that stopped is no proof that portfolios went missing: no such alarm.
+        assert '"portfolio_id"' not in "".join(
+            line for line in server.log_text().splitlines() if "ledger_witness_alarm" in line)
+
+        # Paged rightly again: the rounds complete and the incident is over.
+        paging("ordered")
+        wait_rounds(server, 1)
+        assert "lists the portfolios in order again" in server.log_text()
+
+        # An id that is not a lowercase UUID: a new incident, before anything of the page is
+        # judged.
+        paging("uppercase")
+        wait_until(lambda: len(round_alarm_lines(server)) == 2, 20, what="the second alarm")
+        details = round_alarm_lines(server)[1]["details"]
+        assert details["reason"] == ("the database listed a portfolio id that is not a "
+                                     "lowercase UUID")
+        assert details["reportedPortfolio"] == synthetic_id(1).upper()
+        assert details["afterPortfolio"] is None and details["rowInPage"] == 1
+
+        # Ids decreasing within a page, whose first row is a portfolio never seen: nothing
+        # of the page is signed.
+        with cluster_db.cursor() as cursor:
+            cursor.execute("""INSERT INTO witness_paging_test.heads
+                              VALUES (%s, 1, sha256('new'::bytea), NULL)""", (synthetic_id(101),))
+        paging("descending")
+        wait_until(lambda: len(round_alarm_lines(server)) == 3, 20, what="the third alarm")
+        details = round_alarm_lines(server)[2]["details"]
+        assert details["reason"].startswith("the database listed portfolios out of order")
+        assert (details["previousPortfolio"], details["reportedPortfolio"]) == (
+            synthetic_id(101), synthetic_id(100))
+        assert details["rowInPage"] == 2
+        failed = metric(metrics(server), "pgfolio_witness_rounds_total", result="failed")
+        wait_until(lambda: metric(metrics(server), "pgfolio_witness_rounds_total",
+                                  result="failed") >= failed + 2, 20,
+                   what="more rounds, each stopped")
+        assert file_checkpoints(witness_file, synthetic_id(101)) == []
+        assert len(file_checkpoints(witness_file)) == 100
+        assert metric(metrics(server), ALARMS) == 3
+    finally:
+        assert server.stop() == 0
+
+
 # --- restarts and the file --------------------------------------------------------------------
 
 def test_a_restarted_witness_remembers_and_restores_the_evidence(witness, cluster_db, made):
