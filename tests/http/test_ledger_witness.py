@@ -64,16 +64,21 @@ def witness(settings, outage_cluster, tmp_path_factory, seed, made):
         assert witness.stop() == 0, witness.log_text()[-3000:]
 
 
-def alarm_lines(server, portfolio_id):
+def witness_alarm_lines(server, wanted):
+    """The server's ledger_witness_alarm log lines for which wanted(line) holds."""
     lines = []
     for raw in server.log_text().splitlines():
         try:
             line = json.loads(raw)
         except ValueError:
             continue
-        if line.get("event") == "ledger_witness_alarm" and line.get("portfolio_id") == portfolio_id:
+        if line.get("event") == "ledger_witness_alarm" and wanted(line):
             lines.append(line)
     return lines
+
+
+def alarm_lines(server, portfolio_id):
+    return witness_alarm_lines(server, lambda line: line.get("portfolio_id") == portfolio_id)
 
 
 def owned_portfolio(cluster_db, made, owner=None, default=False, entries=3):
@@ -391,15 +396,7 @@ def paging(cluster_db, witness):
 
 def round_alarm_lines(server):
     """The witness's alarms about a round: alarm lines that name no portfolio."""
-    lines = []
-    for raw in server.log_text().splitlines():
-        try:
-            line = json.loads(raw)
-        except ValueError:
-            continue
-        if line.get("event") == "ledger_witness_alarm" and "portfolio_id" not in line:
-            lines.append(line)
-    return lines
+    return witness_alarm_lines(server, lambda line: "portfolio_id" not in line)
 
 
 def test_paging_the_witness_cannot_trust_raises_an_alarm_and_stops_the_round(
