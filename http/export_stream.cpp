@@ -1,13 +1,19 @@
 #include "export_stream.hpp"
 
+#include <linux/sockios.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <regex>
 #include <stdexcept>
+
+#include "config.hpp"
 
 namespace pgfolio::http {
 namespace {
@@ -50,19 +56,46 @@ class StreamCut : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Waits until the socket takes more data; false at the deadline or when the connection
-// broke.
-bool wait_writable(int fd, Clock::time_point deadline) {
+enum class Room { kAvailable, kTimedOut, kBroken };
+
+// Waits until the socket takes more data, the connection breaks or `until` passes.
+Room wait_writable(int fd, Clock::time_point until) {
   while (true) {
     const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) return false;
+        std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+    if (left <= 0) return Room::kTimedOut;
     pollfd target{fd, POLLOUT, 0};
     const int ready = ::poll(&target, 1, static_cast<int>(left));
     if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0) return false;
-    return (target.revents & (POLLERR | POLLHUP | POLLNVAL)) == 0;
+    if (ready < 0) return Room::kBroken;
+    if (ready == 0) return Room::kTimedOut;
+    return (target.revents & (POLLERR | POLLHUP | POLLNVAL)) == 0 ? Room::kAvailable
+                                                                  : Room::kBroken;
   }
+}
+
+// A whole number within [min, max] from the environment, as http/config.cpp reads its own
+// variables; a bad value is added to `problems`.
+template <typename T>
+void read_limit(const char* name, T& target, long long min, long long max, std::string& problems) {
+  const char* text = std::getenv(name);
+  if (text == nullptr || *text == '\0') return;
+  errno = 0;
+  char* end = nullptr;
+  const long long value = std::strtoll(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || value < min || value > max) {
+    problems += "\n  " + std::string(name) + ": expected a whole number from " +
+                std::to_string(min) + " to " + std::to_string(max) + ", got \"" + text + "\"";
+    return;
+  }
+  target = static_cast<T>(value);
+}
+
+Problem refusal(ErrorCode code, const std::string& detail, nlohmann::json details) {
+  details["retryAfter"] = kStreamRetryAfterSeconds;
+  Problem problem = make_problem(code, detail, std::move(details));
+  problem.retry_after_seconds = kStreamRetryAfterSeconds;
+  return problem;
 }
 
 std::string hex_size(size_t size) {
@@ -77,11 +110,58 @@ std::string hex_size(size_t size) {
 
 }  // namespace
 
+StreamLimits stream_limits_from_environment(int pool_size) {
+  StreamLimits limits;
+  // A quarter of the pool: exports are rare and long, and the rest of the API must keep its
+  // connections (and reactor threads) while they run.
+  limits.max_concurrent = std::max(1, pool_size / 4);
+  long long window = limits.window.count();
+  long long deadline = limits.deadline.count();
+  std::string problems;
+  read_limit("PGFOLIO_EXPORT_MAX_CONCURRENT", limits.max_concurrent, 1, pool_size, problems);
+  read_limit("PGFOLIO_EXPORT_MIN_BYTES", limits.min_bytes, 1, 64LL * 1024 * 1024, problems);
+  read_limit("PGFOLIO_EXPORT_RATE_WINDOW_SECONDS", window, 1, 3600, problems);
+  read_limit("PGFOLIO_EXPORT_DEADLINE_SECONDS", deadline, 1, 86400, problems);
+  if (!problems.empty()) throw ConfigError("invalid configuration:" + problems);
+  limits.window = std::chrono::seconds(window);
+  limits.deadline = std::chrono::seconds(deadline);
+  return limits;
+}
+
+StreamGate::Pass::~Pass() {
+  if (gate_) gate_->leave(user_);
+}
+
+std::variant<StreamGate::Pass, Problem> StreamGate::enter(const std::string& user) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!user.empty() && users_.count(user))
+    return refusal(ErrorCode::RATE_LIMITED,
+                   "An export of yours is still being sent (one at a time per user); retry in " +
+                       std::to_string(kStreamRetryAfterSeconds) + " s.",
+                   {{"maxConcurrentPerUser", 1}});
+  if (running_ >= capacity_)
+    return refusal(ErrorCode::SERVICE_UNAVAILABLE,
+                   "The server is sending as many exports as it allows at once (" +
+                       std::to_string(capacity_) + "); retry in " +
+                       std::to_string(kStreamRetryAfterSeconds) + " s.",
+                   {{"maxConcurrent", capacity_}});
+  ++running_;
+  if (!user.empty()) users_.insert(user);
+  return Pass(this, user);
+}
+
+void StreamGate::leave(const std::string& user) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  --running_;
+  if (!user.empty()) users_.erase(user);
+}
+
 Reply stream_reply(Database& database, const Route& route,
                    std::vector<std::optional<std::string>> args, RequestIdentity identity,
                    std::string request_id) {
   Reply reply;
   reply.status = route.success_status;
+  reply.stream_user = identity.user_id;
   reply.stream = [&database, &route, args = std::move(args), identity = std::move(identity),
                   request_id = std::move(request_id)](BodyWriter& body) {
     DbResult result = database.transact(identity, request_id, [&](Transaction& tx) -> Outcome {
@@ -111,18 +191,17 @@ Reply stream_reply(Database& database, const Route& route,
 
 SocketBodyWriter::SocketBodyWriter(Pistache::Tcp::Transport* transport,
                                    std::shared_ptr<Pistache::Tcp::Peer> peer, HeadBuilder head,
-                                   bool chunked, bool head_only)
+                                   bool head_only, const StreamLimits& limits)
     : transport_(transport),
       peer_(std::move(peer)),
       head_(std::move(head)),
-      chunked_(chunked),
-      head_only_(head_only) {}
+      head_only_(head_only),
+      limits_(limits),
+      deadline_(Clock::now() + limits.deadline) {}
 
 bool SocketBodyWriter::start(const std::string& content_type, const HeaderList& headers) {
   started_ = true;
-  std::string text = head_(content_type, headers);
-  if (chunked_) text += "Transfer-Encoding: chunked\r\n";
-  text += "\r\n";
+  std::string text = head_(content_type, headers) + "Transfer-Encoding: chunked\r\n\r\n";
   // The head goes through the transport, behind what it still holds for this connection (the
   // answers to requests pipelined before this one). Handlers run on the connection's reactor
   // thread, which would write all that only after this handler returns; flush() writes it
@@ -133,13 +212,12 @@ bool SocketBodyWriter::start(const std::string& content_type, const HeaderList& 
   transport_->flush();
   // Pistache keeps what a full socket did not take for when it reports room; until it has all
   // gone out nothing may be written past it. An empty write makes flush() try again.
-  const auto deadline = Clock::now() + kStallTimeout;
-  while (*sent == 0) {
-    if (!wait_writable(peer_->fd(), deadline)) break;
+  while (*sent == 0 && wait_for_room()) {
     peer_->send(Pistache::RawBuffer(std::string(), 0));
     transport_->flush();
   }
-  failed_ = *sent != 1;
+  if (*sent < 0) fail("the connection failed while the head was sent");
+  if (*sent > 0) written_ += text.size();  // behind earlier answers, now all in the socket
   return !failed_ && !head_only_;
 }
 
@@ -151,9 +229,8 @@ bool SocketBodyWriter::write(std::string_view data) {
 
 bool SocketBodyWriter::flush_chunk() {
   if (pending_.empty()) return true;
-  const bool sent = chunked_ ? send_all(hex_size(pending_.size()) + "\r\n") && send_all(pending_) &&
-                                   send_all("\r\n")
-                             : send_all(pending_);
+  const bool sent =
+      send_all(hex_size(pending_.size()) + "\r\n") && send_all(pending_) && send_all("\r\n");
   if (sent) body_bytes_ += pending_.size();
   pending_.clear();
   return sent;
@@ -163,7 +240,7 @@ bool SocketBodyWriter::finish() {
   if (failed_) return false;
   if (!head_only_) {
     if (!flush_chunk()) return false;
-    if (chunked_ && !send_all("0\r\n\r\n")) return false;
+    if (!send_all("0\r\n\r\n")) return false;
   }
   finished_ = true;
   return true;
@@ -171,21 +248,70 @@ bool SocketBodyWriter::finish() {
 
 bool SocketBodyWriter::send_all(std::string_view data) {
   const int fd = peer_->fd();
-  auto deadline = Clock::now() + kStallTimeout;
   while (!data.empty() && !failed_) {
+    // A client fast enough for the rate limit could still hold its export for ever.
+    if (Clock::now() >= deadline_) return fail_at_deadline();
     const ssize_t written = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
     if (written > 0) {
       data.remove_prefix(static_cast<size_t>(written));
-      deadline = Clock::now() + kStallTimeout;  // the stall limit is per wait, not per answer
+      written_ += static_cast<size_t>(written);
     } else if (written < 0 && errno == EINTR) {
       continue;
     } else if (written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      failed_ = !wait_writable(fd, deadline);
+      wait_for_room();
     } else {
-      failed_ = true;  // the client closed or reset the connection
+      fail("the client closed the connection");
     }
   }
   return !failed_;
+}
+
+bool SocketBodyWriter::wait_for_room() {
+  // What the client took is measured by what the kernel has delivered (delivered()), not by
+  // what this writer could put into the socket: Linux reports room only once a third of the
+  // send buffer (which grows to tcp_wmem's maximum, 4 MiB by default) has drained, so a
+  // client reading steadily can leave the writer waiting for many seconds. The waiting is done in
+  // ticks to look at the delivery between.
+  constexpr auto kTick = std::chrono::milliseconds(200);
+  const auto window = std::chrono::duration_cast<Clock::duration>(limits_.window);
+  while (true) {
+    const size_t delivered_now = delivered();
+    if (delivered_now >= window_delivered_ + limits_.min_bytes) {
+      window_delivered_ = delivered_now;
+      window_waited_ = Clock::duration::zero();
+    }
+    const auto now = Clock::now();
+    if (now >= deadline_) return fail_at_deadline();
+    if (window_waited_ >= window)
+      return fail("the client took " + std::to_string(delivered_now - window_delivered_) +
+                  " bytes in " + std::to_string(limits_.window.count()) +
+                  " s of waiting, fewer than the " + std::to_string(limits_.min_bytes) +
+                  " required");
+    const Room room = wait_writable(
+        peer_->fd(), std::min({now + kTick, deadline_, now + window - window_waited_}));
+    window_waited_ += Clock::now() - now;
+    if (room == Room::kAvailable) return true;
+    if (room == Room::kBroken) return fail("the client closed the connection");
+  }
+}
+
+size_t SocketBodyWriter::delivered() const {
+  // SIOCOUTQ: the bytes the socket still holds that the client has not acknowledged, sent or
+  // not. Earlier pipelined answers still in it make this an underestimate until they are out.
+  int queued = 0;
+  if (::ioctl(peer_->fd(), SIOCOUTQ, &queued) != 0 || queued < 0) return written_;
+  return written_ > static_cast<size_t>(queued) ? written_ - static_cast<size_t>(queued) : 0;
+}
+
+bool SocketBodyWriter::fail_at_deadline() {
+  return fail("the answer passed its deadline of " + std::to_string(limits_.deadline.count()) +
+              " s");
+}
+
+bool SocketBodyWriter::fail(std::string reason) {
+  if (!failed_) cut_reason_ = std::move(reason);
+  failed_ = true;
+  return false;
 }
 
 }  // namespace pgfolio::http

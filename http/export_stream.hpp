@@ -10,7 +10,12 @@
 // Reply carries it), SocketBodyWriter the connection side (HttpHandler runs the one with the
 // other). Until the head is sent a failure is an ordinary problem answer; after it, the only
 // honest signal left is to cut the answer short (no last chunk, connection closed), which
-// every HTTP client reports as an incomplete body.
+// every HTTP client reports as an incomplete body. That signal needs chunked coding, so
+// streamed answers are HTTP/1.1 only (HttpHandler refuses them over HTTP/1.0).
+//
+// A streamed answer holds a reactor thread, a pooled connection and a snapshot for as long as
+// its client takes to read it, so StreamLimits bound how many run at once (StreamGate), how
+// slowly a client may read and how long one may last (SocketBodyWriter).
 #pragma once
 
 #include <pistache/peer.h>
@@ -19,19 +24,80 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "database.hpp"
+#include "problem.hpp"
 #include "reply.hpp"
 #include "routes.hpp"
 
 namespace pgfolio::http {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+// What bounds streamed answers (docs/http.md, "History"): PGFOLIO_EXPORT_* variables.
+struct StreamLimits {
+  // At most this many at once in the process; one more is 503 SERVICE_UNAVAILABLE. (The
+  // default depends on the pool: stream_limits_from_environment.)
+  int max_concurrent = 1;
+  // While the server waits for room on the socket, the client must take at least min_bytes
+  // per `window` of waiting; time spent reading the database does not count against it.
+  size_t min_bytes = 64 * 1024;
+  std::chrono::seconds window{30};
+  // From the moment the answer is admitted to its last byte, whatever the pace.
+  std::chrono::seconds deadline{900};
+};
+
+// Reads PGFOLIO_EXPORT_MAX_CONCURRENT (default max(1, pool_size / 4), at most pool_size: each
+// holds a pooled connection), PGFOLIO_EXPORT_MIN_BYTES, PGFOLIO_EXPORT_RATE_WINDOW_SECONDS and
+// PGFOLIO_EXPORT_DEADLINE_SECONDS. Throws ConfigError naming every bad variable.
+StreamLimits stream_limits_from_environment(int pool_size);
+
+// Whole seconds a refused streamed answer is told to wait (Retry-After): exports run for
+// seconds to minutes, so an earlier retry would most likely be refused again.
+inline constexpr int kStreamRetryAfterSeconds = 5;
+
+// Admits streamed answers: at most `capacity` at once, and one per user at a time, so that
+// no one user takes every place (and a second export would only share the first's bandwidth).
+class StreamGate {
+ public:
+  explicit StreamGate(int capacity) : capacity_(capacity) {}
+
+  // Holds an admitted answer's place until destroyed.
+  class Pass {
+   public:
+    Pass(Pass&& other) noexcept
+        : gate_(std::exchange(other.gate_, nullptr)), user_(std::move(other.user_)) {}
+    Pass& operator=(Pass&&) = delete;
+    ~Pass();
+
+   private:
+    friend class StreamGate;
+    Pass(StreamGate* gate, std::string user) : gate_(gate), user_(std::move(user)) {}
+    StreamGate* gate_;
+    std::string user_;
+  };
+
+  // A Pass, or the problem to answer: 429 RATE_LIMITED while `user` (a user id; empty for
+  // none) has one running, 503 SERVICE_UNAVAILABLE when `capacity` are running; both with
+  // Retry-After.
+  std::variant<Pass, Problem> enter(const std::string& user);
+
+ private:
+  void leave(const std::string& user);
+
+  const int capacity_;
+  std::mutex mutex_;
+  int running_ = 0;
+  std::unordered_set<std::string> users_;
+};
 
 // Where a streamed answer goes: its head once, then its body in pieces.
 class BodyWriter {
@@ -56,13 +122,13 @@ Reply stream_reply(Database& database, const Route& route,
                    std::vector<std::optional<std::string>> args, RequestIdentity identity,
                    std::string request_id);
 
-// Writes a streamed answer onto a Pistache connection. The head goes through Pistache's
-// transport (after the answers to earlier pipelined requests, which it sends first); the
-// body is then written to the socket directly, waiting for it to drain between chunks, so a
-// slow reader slows the database cursor down instead of piling the answer up in memory, and
-// a reader that stops reading for kStallTimeout ends the answer. HTTP/1.1 gets chunked
-// transfer coding; HTTP/1.0, which has none, gets the raw body ended by closing the
-// connection.
+// Writes a streamed answer onto a Pistache connection, with chunked transfer coding. The
+// head goes through Pistache's transport (after the answers to earlier pipelined requests,
+// which it sends first); the body is then written to the socket directly, waiting for it to
+// drain between chunks, so a slow reader slows the database cursor down instead of piling
+// the answer up in memory. The writer gives up (cut_reason() says why; the answer is then
+// cut short) when the client is gone, when it takes less than StreamLimits allow while the
+// writer waits for it, or at the deadline.
 class SocketBodyWriter : public BodyWriter {
  public:
   // The head's text up to (not including) the blank line that ends it, for a 200 answer
@@ -70,12 +136,12 @@ class SocketBodyWriter : public BodyWriter {
   using HeadBuilder =
       std::function<std::string(const std::string& content_type, const HeaderList& headers)>;
 
-  static constexpr std::chrono::milliseconds kStallTimeout{30000};
   static constexpr size_t kChunkBytes = 64 * 1024;
 
   // `transport` is the connection's: the handler's own (Pistache keeps the peer's private).
+  // The deadline runs from here.
   SocketBodyWriter(Pistache::Tcp::Transport* transport, std::shared_ptr<Pistache::Tcp::Peer> peer,
-                   HeadBuilder head, bool chunked, bool head_only);
+                   HeadBuilder head, bool head_only, const StreamLimits& limits);
 
   bool start(const std::string& content_type, const HeaderList& headers) override;
   bool write(std::string_view data) override;
@@ -83,23 +149,41 @@ class SocketBodyWriter : public BodyWriter {
 
   // Ends a complete body (the last chunk). False if that could not be written.
   bool finish();
-  // Whether the connection can carry another answer: the body was complete and delimited.
-  bool reusable() const { return finished_ && chunked_ && !failed_; }
+  // Whether the connection can carry another answer: the body was complete.
+  bool reusable() const { return finished_ && !failed_; }
   size_t body_bytes() const { return body_bytes_; }
+  // Why the writer gave up; empty while it has not.
+  const std::string& cut_reason() const { return cut_reason_; }
 
  private:
   bool flush_chunk();
-  // Writes all of `data` to the socket, waiting (up to kStallTimeout per wait) for room.
+  // Writes all of `data` to the socket, waiting for room as the limits allow.
   bool send_all(std::string_view data);
+  // Waits until the socket takes more data; false (the writer failed) when the client is
+  // gone, or took too little in the window, or the deadline passed.
+  bool wait_for_room();
+  // Bytes of this answer the client has acknowledged: what was written, less what the
+  // socket still holds.
+  size_t delivered() const;
+  // Gives up (once; the first reason is kept) and returns false.
+  bool fail(std::string reason);
+  bool fail_at_deadline();
 
   Pistache::Tcp::Transport* transport_;
   std::shared_ptr<Pistache::Tcp::Peer> peer_;
   HeadBuilder head_;
-  const bool chunked_;
   const bool head_only_;
+  const StreamLimits limits_;
+  const std::chrono::steady_clock::time_point deadline_;
+  size_t written_ = 0;  // bytes of this answer put into the socket, head and framing included
+  // The current window: delivered() when it began and the time spent waiting for the client
+  // since (it begins again each time the client has taken min_bytes more).
+  size_t window_delivered_ = 0;
+  std::chrono::steady_clock::duration window_waited_{};
   bool started_ = false;
   bool finished_ = false;
   bool failed_ = false;
+  std::string cut_reason_;
   std::string pending_;  // body bytes not yet sent as a chunk
   size_t body_bytes_ = 0;
 };

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <sstream>
+#include <variant>
 
 #include "access_log.hpp"
 #include "export_stream.hpp"
@@ -141,6 +142,9 @@ Pistache::Async::Promise<ssize_t> send_head_only(ResponseWriter& response, const
                                                  int status, size_t content_length) {
   const std::string text = head_lines(response, exchange, status) +
                            "Content-Length: " + std::to_string(content_length) + "\r\n\r\n";
+  // What ResponseWriter::send does too: the request is answered and the connection idle,
+  // which keeps Pistache from answering it with a 408 of its own after its header timeout.
+  response.peer()->setIdle(true);
   return response.peer()->send(Pistache::RawBuffer(text, text.size()));
 }
 
@@ -174,12 +178,55 @@ void record(ServerContext& context, const std::string& request_id, const std::st
       {request_id, method, path, reply.route_label, reply.status, seconds * 1000.0, bytes});
 }
 
+// The limits of streamed answers and the gate that admits them: one of each for the process,
+// like the ServerContext (main.cpp makes one HttpHandler, which Pistache copies for each
+// reactor thread). The first call, from the HttpHandler constructor before the server
+// listens, reads PGFOLIO_EXPORT_* and throws ConfigError for a bad value.
+struct StreamControl {
+  explicit StreamControl(const StreamLimits& limits_in)
+      : limits(limits_in), gate(limits_in.max_concurrent) {}
+  const StreamLimits limits;
+  StreamGate gate;
+};
+
+StreamControl& stream_control(const Config& config) {
+  static StreamControl control(stream_limits_from_environment(config.pool_size));
+  return control;
+}
+
+// A streamed answer can only show that it was cut short through chunked coding, which
+// HTTP/1.0 does not have: its body would end where the connection does, on a row boundary,
+// and look complete. So it is refused, before anything runs.
+Problem streamed_needs_http_1_1() {
+  return make_problem(ErrorCode::VALIDATION_ERROR,
+                      "This answer is streamed with chunked transfer coding, which HTTP/1.0 "
+                      "does not have (a cut-short body would look complete); send the request "
+                      "with HTTP/1.1.",
+                      {{"protocol", "HTTP/1.0"}, {"required", "HTTP/1.1"}});
+}
+
 // Writes a streamed answer (export_stream.hpp) and returns its body bytes; nullopt when it
-// failed before its head, `reply` then being the problem to answer as usual. Once the head is
-// out a failure can only cut the answer short: no last chunk, and the connection closes.
+// was refused or failed before its head, `reply` then being the problem to answer as usual.
+// Once the head is out a failure can only cut the answer short: no last chunk, and the
+// connection closes.
 std::optional<size_t> send_streamed(ServerContext& context, Pistache::Tcp::Transport* transport,
                                     ResponseWriter& response, Reply& reply,
                                     const Exchange& exchange) {
+  auto answer_problem = [&](const Problem& problem) {
+    Reply answer = problem_reply(problem);
+    // The request got here with a token, so a refusal of its session is about that token.
+    if (answer.status == 401)
+      answer.headers.emplace_back("WWW-Authenticate",
+                                  "Bearer realm=\"pgfolio\", error=\"invalid_token\"");
+    answer.route_label = reply.route_label;
+    reply = std::move(answer);
+    return std::nullopt;
+  };
+  StreamControl& control = stream_control(context.config);
+  auto admitted = control.gate.enter(reply.stream_user);
+  if (auto* refused = std::get_if<Problem>(&admitted)) return answer_problem(*refused);
+  const StreamGate::Pass pass = std::move(std::get<StreamGate::Pass>(admitted));
+
   auto peer = response.peer();
   SocketBodyWriter writer(
       transport, peer,
@@ -190,7 +237,7 @@ std::optional<size_t> send_streamed(ServerContext& context, Pistache::Tcp::Trans
         apply_headers(response, head, exchange, context.cors);
         return head_lines(response, exchange, 200);
       },
-      exchange.version != Pistache::Http::Version::Http10, exchange.head);
+      exchange.head, control.limits);
   std::optional<Problem> problem;
   try {
     problem = reply.stream(writer);
@@ -198,26 +245,22 @@ std::optional<size_t> send_streamed(ServerContext& context, Pistache::Tcp::Trans
     log_error(exchange.request_id, std::string("streamed answer failed: ") + error.what());
     problem = make_problem(ErrorCode::INTERNAL_ERROR, internal_detail(exchange.request_id));
   }
-  if (!writer.started()) {
-    Reply answer = problem_reply(
+  if (!writer.started())
+    return answer_problem(
         problem ? *problem
                 : make_problem(ErrorCode::INTERNAL_ERROR, internal_detail(exchange.request_id)));
-    // The request got here with a token, so a refusal of its session is about that token.
-    if (answer.status == 401)
-      answer.headers.emplace_back("WWW-Authenticate",
-                                  "Bearer realm=\"pgfolio\", error=\"invalid_token\"");
-    answer.route_label = reply.route_label;
-    reply = std::move(answer);
-    return std::nullopt;
-  }
   const bool complete = !problem && writer.finish();
-  if (problem)
-    log_error(exchange.request_id, "streamed answer cut short after " +
-                                       std::to_string(writer.body_bytes()) + " body bytes");
+  if (!complete)
+    log_error(exchange.request_id,
+              "streamed answer cut short after " + std::to_string(writer.body_bytes()) +
+                  " body bytes" +
+                  (writer.cut_reason().empty() ? std::string() : ": " + writer.cut_reason()));
   if (!complete || !writer.reusable() || !exchange.keep_alive) {
     mark_closing(peer);
     ::shutdown(peer->fd(), SHUT_WR);
   }
+  // As send_head_only: this answer did not go through ResponseWriter::send either.
+  peer->setIdle(true);
   return writer.body_bytes();
 }
 
@@ -232,6 +275,7 @@ std::string client_address(ResponseWriter& response) {
 
 HttpHandler::HttpHandler(std::shared_ptr<ServerContext> context) : context_(std::move(context)) {
   setMaxRequestSize(context_->config.max_body_bytes + kHeaderAllowanceBytes);
+  stream_control(context_->config);  // a bad PGFOLIO_EXPORT_* value stops the start here
 }
 
 void HttpHandler::onInput(const char* buffer, size_t length,
@@ -379,10 +423,13 @@ void HttpHandler::onRequest(const Request& request, ResponseWriter response) {
     reply = problem_reply(make_problem(ErrorCode::INTERNAL_ERROR, internal_detail(request_id)));
   }
 
-  // While shutting down, tell keep-alive clients to reconnect (to the next instance). HTTP/1.0
-  // has no chunked coding: a streamed body ends where the connection does.
-  bool keep_alive = wants_keep_alive(request) && !context_->draining.load() &&
-                    !(reply.stream && request.version() == Pistache::Http::Version::Http10);
+  if (reply.stream && request.version() == Pistache::Http::Version::Http10) {
+    std::string label = std::move(reply.route_label);
+    reply = problem_reply(streamed_needs_http_1_1());
+    reply.route_label = std::move(label);
+  }
+  // While shutting down, tell keep-alive clients to reconnect (to the next instance).
+  bool keep_alive = wants_keep_alive(request) && !context_->draining.load();
   auto peer = response.peer();
   const bool head = request.method() == Pistache::Http::Method::Head;
   const Exchange exchange{request_id, origin, request.version(), head, keep_alive};

@@ -24,6 +24,8 @@ struct Reply {
   // A streamed answer (export_stream.hpp) in place of `body`: writes the head and the body
   // to the writer as the database produces them, or answers a problem before the head.
   std::function<std::optional<Problem>(BodyWriter&)> stream;
+  // The user a streamed answer is for (a user id): StreamGate admits one per user at a time.
+  std::string stream_user;
 };
 
 Reply problem_reply(const Problem& problem);

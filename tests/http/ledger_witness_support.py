@@ -1,8 +1,9 @@
-"""Helpers of the ledger witness tests (test_ledger_witness.py, test_ledger_verify_cli.py):
-witness servers of the tests' own on the outage cluster, portfolios with ledger entries made
-as the superuser, the tampering a database owner could do (with triggers off), and checks
-made independently of pgfolio's C++: signed bytes by Python's json (which is RFC 8785 for the
-checkpoint's ASCII strings and small integers) and Ed25519 by the openssl command."""
+"""Helpers of the ledger tests (test_ledger_witness.py, test_ledger_verify_cli.py,
+test_ledger_history.py): witness servers of the tests' own on the outage cluster, portfolios
+with ledger entries made as the superuser (the suite's one `append`), the tampering a
+database owner could do (with triggers off), and checks made independently of pgfolio's C++:
+signed bytes by Python's json (which is RFC 8785 for the checkpoint's ASCII strings and small
+integers) and Ed25519 by the openssl command."""
 
 import base64
 import hashlib
@@ -123,13 +124,25 @@ def new_portfolio(db, owner_id: str, default: bool = False) -> str:
     return portfolio_id
 
 
-def append(db, portfolio_id: str, count: int, amount: str = "100.5"):
+def append(db, portfolio_id: str, count: int = 1, entry_type: str = "ADD_FUNDS",
+           message: Optional[str] = "Added {n}", amount: str = "{n}.50", **columns) -> List[str]:
+    """Appends `count` entries to the portfolio with pgfolio.ledger_append, as the superuser,
+    in one statement: they commit together, so a witness sees all of them or none and never
+    signs a size in between. "{n}" in `message` and `amount` is the entry's number (1 to
+    `count`); other ledger_append arguments go by name (asset_id="HT-ALPHA"). Returns the new
+    entries' ids in seq order."""
+    extra = "".join(f", {name} => %({name})s" for name in columns)
     with db.cursor() as cursor:
-        for _ in range(count):
-            cursor.execute("""SELECT pgfolio.ledger_append(%s, 'ADD_FUNDS',
-                                pgfolio.ledger_snapshot(%s), pgfolio.ledger_snapshot(%s),
-                                amount => %s::numeric, message => 'Added ' || %s)""",
-                           (portfolio_id, portfolio_id, portfolio_id, amount, amount))
+        cursor.execute(
+            f"""SELECT (pgfolio.ledger_append(
+                          %(p)s, %(type)s, pgfolio.ledger_snapshot(%(p)s),
+                          pgfolio.ledger_snapshot(%(p)s),
+                          amount => replace(%(amount)s, '{{n}}', g::text)::numeric,
+                          message => replace(%(message)s, '{{n}}', g::text){extra})).id
+                FROM generate_series(1, %(count)s) g ORDER BY g""",
+            dict(columns, p=portfolio_id, type=entry_type, amount=amount, message=message,
+                 count=count))
+        return [str(row[0]) for row in cursor.fetchall()]
 
 
 def tree_head(db, portfolio_id: str, size: Optional[int] = None):

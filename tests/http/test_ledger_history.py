@@ -1,17 +1,20 @@
 """The caller's ledger over HTTP (docs/http.md, "History"): /history pages that neither repeat
 nor skip an entry, its filters and every bad parameter named, one entry (another user's is
 404 like an unknown one), the export streamed as CSV and as JSON Lines equal to
-pgfolio.ledger_export_line (thousands of entries, a slow reader, pipelining, HEAD, a client
-that leaves), inclusion proofs checked here with RFC 9162's own algorithm, and the activity
-feed. Entries are appended as the superuser with pgfolio.ledger_append: no endpoint changes a
-portfolio yet."""
+pgfolio.ledger_export_line (thousands of entries, a slow reader, pipelining, HEAD, HTTP/1.0
+refused, a client that leaves) and its limits (exports at once and per user, a minimum rate,
+a deadline: on servers of the tests' own), inclusion proofs checked here with RFC 9162's own
+algorithm against the witness's signed checkpoint, and the activity feed. Entries are
+appended as the superuser with pgfolio.ledger_append: no endpoint changes a portfolio yet."""
 
 import csv
 import datetime
 import hashlib
 import io
 import json
+import os
 import socket
+import subprocess
 import time
 import uuid
 from urllib.parse import quote
@@ -19,8 +22,9 @@ from urllib.parse import quote
 import pytest
 
 from accounts import bearer, post, register
-from support import (access_log_lines, assert_problem, raw_exchange, schema_problems,
-                     wait_until)
+from ledger_witness_support import append, openssl_verifies, remove_portfolios, signed_bytes
+from support import (TEST_SERVER_SECRETS, ServerProcess, access_log_lines, assert_problem,
+                     free_port, parse_responses, raw_exchange, schema_problems, wait_until)
 
 API = "/api/v1"
 
@@ -43,23 +47,6 @@ class Person:
 
     def get(self, path):
         return self.client.get(API + path, self.headers)
-
-
-def append(db, portfolio, count=1, entry_type="ADD_FUNDS", message="Added {n}", amount="{n}.50",
-           **columns):
-    """`count` entries appended to `portfolio` in one statement; their ids in seq order."""
-    extra = "".join(f", {name} => %({name})s" for name in columns)
-    with db.cursor() as cursor:
-        cursor.execute(
-            f"""SELECT (pgfolio.ledger_append(
-                          %(p)s, %(type)s, pgfolio.ledger_snapshot(%(p)s),
-                          pgfolio.ledger_snapshot(%(p)s),
-                          amount => replace(%(amount)s, '{{n}}', g::text)::numeric,
-                          message => replace(%(message)s, '{{n}}', g::text){extra})).id
-                FROM generate_series(1, %(count)s) g ORDER BY g""",
-            dict(columns, p=portfolio, type=entry_type, amount=amount, message=message,
-                 count=count))
-        return [str(row[0]) for row in cursor.fetchall()]
 
 
 def ledger_order(db, owner):
@@ -126,6 +113,7 @@ def dechunk(body: bytes):
         size = int(line, 16)
         sizes.append(size)
         data += rest[:size]
+        assert len(rest) >= size + 2, "chunk data missing: the body was cut short"
         assert rest[size:size + 2] == b"\r\n", "chunk not followed by CRLF"
         rest = rest[size + 2:]
         if size == 0:
@@ -399,7 +387,7 @@ def test_export_pipelined_between_other_requests(ledger_owner, client):
     assert status.endswith("200 OK") and rest == b'{"status":"ok"}'
 
 
-def test_export_head_and_http_1_0(ledger_owner, client):
+def test_export_head(ledger_owner, client):
     status, headers, rest = head_and_body(raw_exchange(
         client.host, client.port,
         (f"HEAD {API}/history/export HTTP/1.1\r\nHost: test\r\nConnection: close\r\n"
@@ -407,13 +395,35 @@ def test_export_head_and_http_1_0(ledger_owner, client):
     assert status.endswith("200 OK") and rest == b""
     assert headers["content-type"] == "text/csv; charset=utf-8"
     assert headers["content-disposition"].startswith("attachment; filename=")
-    # HTTP/1.0 has no chunked coding: the body is sent as it is and ends with the connection.
-    status, headers, body = head_and_body(raw_exchange(
+
+
+def test_export_over_http_1_0_is_refused(ledger_owner, client, settings):
+    """HTTP/1.0 has no chunked coding: an export cut short would end where the connection
+    does, on a row boundary, and look whole. So it is refused before anything runs; the rest
+    of HTTP/1.0 is as before (the connection kept when asked for, closed otherwise)."""
+    request_id = f"http10-{uuid.uuid4().hex}"
+    refused, page = parse_responses(raw_exchange(
         client.host, client.port,
         raw_get(ledger_owner, "/history/export?format=jsonl", "HTTP/1.0",
-                "Connection: keep-alive\r\n"), read_timeout=15))
-    assert status == "HTTP/1.0 200 OK" and "transfer-encoding" not in headers
-    assert headers["connection"] == "close" and body.count(b"\n") == 21
+                f"Connection: keep-alive\r\nX-Request-Id: {request_id}\r\n")
+        + raw_get(ledger_owner, "/history?pageSize=1", "HTTP/1.0"), read_timeout=15))
+    problem = assert_problem(refused, 400, "VALIDATION_ERROR")
+    assert problem["details"] == {"protocol": "HTTP/1.0", "required": "HTTP/1.1"}
+    assert "HTTP/1.1" in problem["detail"]
+    assert refused.header("Connection") == "keep-alive"
+    assert page.status == 200 and len(page.json()["items"]) == 1
+    assert page.header("Connection") == "close"
+    line = wait_until(lambda: access_log_lines(settings.http_log, request_id), timeout=5,
+                      what="the refusal's access-log line")[0]
+    assert (line["status"], line["route"]) == (400, "/api/v1/history/export")
+    # HEAD answers what GET would: the same refusal's head.
+    status, headers, body = head_and_body(raw_exchange(
+        client.host, client.port,
+        (f"HEAD {API}/history/export HTTP/1.0\r\nHost: test\r\n"
+         f"Authorization: Bearer {ledger_owner.token}\r\n\r\n").encode()))
+    assert status == "HTTP/1.0 400 Bad Request" and body == b""
+    assert headers["content-type"] == "application/problem+json"
+    assert headers["content-length"] == str(len(refused.body))
 
 
 def test_export_refusals_come_before_the_body(ledger_owner, client, db):
@@ -496,6 +506,241 @@ def test_a_failure_after_the_head_cuts_the_answer_short(client, db, settings):
     for _ in range(10):
         assert person.get("/history?pageSize=1").status == 200
 
+# ---------------------------------------------------------------------------------- export limits
+#
+# An export holds a reactor thread, a pooled connection and a snapshot while its client reads,
+# so the server bounds how many run, how slowly a client may read and for how long. These run
+# on servers of the tests' own (on the outage cluster) with limits small enough to reach in
+# seconds, and real clients over loopback that read slowly or not at all.
+
+PAD = json.dumps({"pad": "x" * 2000})
+
+
+@pytest.fixture
+def own_server(settings, outage_cluster, tmp_path):
+    servers = []
+
+    def start(**env):
+        directory = tmp_path / f"server-{len(servers)}"
+        directory.mkdir()
+        server = ServerProcess(settings.binary, free_port(), outage_cluster.database_url,
+                               directory / "pgfolio-http.log", env)
+        servers.append(server)
+        server.wait_ready()
+        return server
+    yield start
+    for server in servers:
+        assert server.stop() == 0, server.log_text()[-2000:]
+
+
+@pytest.fixture(scope="module")
+def exporters(settings, outage_cluster, tmp_path_factory):
+    """Three people on the outage cluster: two whose export (7.5 MB of JSON Lines) is far
+    more than the socket buffers between a server and a client that reads nothing can hold,
+    and one with a small ledger. Their tokens hold on every server the tests start there (the
+    same secrets, the same database)."""
+    cluster_db = outage_cluster.connect()
+    directory = tmp_path_factory.mktemp("exporters")
+    server = ServerProcess(settings.binary, free_port(), outage_cluster.database_url,
+                           directory / "pgfolio-http.log")
+    try:
+        server.wait_ready()
+        people = [Person(server.client, cluster_db) for _ in range(3)]
+    finally:
+        assert server.stop() == 0
+    try:
+        for person, count in zip(people, (3000, 3000, 3)):
+            person.main = person.portfolio()
+            append(cluster_db, person.main, count, metadata=PAD)
+            with cluster_db.cursor() as cursor:
+                cursor.execute("""SELECT count(*), sum(octet_length(
+                                           pgfolio.ledger_export_line(l)) + 1)
+                                  FROM pgfolio.ledger l WHERE portfolio_id = %s""",
+                               (person.main,))
+                person.entries, person.export_bytes = cursor.fetchone()
+        assert min(person.export_bytes for person in people[:2]) > 7_000_000
+        yield people
+    finally:
+        made = [person.main for person in people if hasattr(person, "main")]
+        remove_portfolios(cluster_db, made)
+        cluster_db.close()
+
+
+def open_export(server, person, request_id, keep_alive=False):
+    """A connection asking for `person`'s JSON Lines export, with a receive buffer of 4 KiB
+    set before connecting (so the window it offers stays small), once the head is in."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(15)
+    sock.connect(("127.0.0.1", server.port))
+    connection = "" if keep_alive else "Connection: close\r\n"
+    sock.sendall(raw_get(person, "/history/export?format=jsonl",
+                         extra=f"X-Request-Id: {request_id}\r\n{connection}"))
+    received = b""
+    while b"\r\n\r\n" not in received:
+        data = sock.recv(4096)
+        assert data, received
+        received += data
+    assert received.startswith(b"HTTP/1.1 200 OK"), received[:300]
+    return sock, received
+
+
+def read_until_logged(sock, server, request_id, received, size, pause, timeout=30):
+    """Reads `size` bytes every `pause` seconds until the export's access-log line shows the
+    server has finished with it (within `timeout`), then the rest at full speed. Returns all
+    that was received and the access-log line."""
+    started = time.monotonic()
+    while not access_log_lines(server.log_path, request_id):
+        assert time.monotonic() - started < timeout, "the server kept the export going"
+        received += sock.recv(size)
+        time.sleep(pause)
+    while True:
+        data = sock.recv(65536)
+        if not data:
+            break
+        received += data
+    return received, access_log_lines(server.log_path, request_id)[0]
+
+
+def export(server, person):
+    return server.client.get(API + "/history/export?format=jsonl", person.headers)
+
+
+def cut_reason(server, request_id):
+    lines = [json.loads(line) for line in server.log_text().splitlines()
+             if request_id in line and "cut short" in line]
+    assert len(lines) == 1, server.log_text()[-2000:]
+    return lines[0]["message"]
+
+
+@pytest.mark.parametrize("env,slots", [
+    ({"PGFOLIO_DB_POOL_SIZE": "4"}, 1),  # the default: a quarter of the pool
+    ({"PGFOLIO_EXPORT_MAX_CONCURRENT": "2"}, 2),
+])
+def test_exports_run_a_few_at_a_time_and_one_per_user(own_server, exporters, env, slots):
+    server = own_server(**env)
+    holders, other = exporters[:slots], exporters[2]
+    ids = [f"hold-{uuid.uuid4().hex}" for _ in holders]
+    sockets = []
+    try:
+        for holder, request_id in zip(holders, ids):
+            sockets.append(open_export(server, holder, request_id)[0])  # and reads no more
+        again = export(server, holders[0])
+        problem = assert_problem(again, 429, "RATE_LIMITED")
+        assert again.header("Retry-After") == "5"
+        assert problem["details"] == {"retryAfter": 5, "maxConcurrentPerUser": 1}
+        full = export(server, other)
+        problem = assert_problem(full, 503, "SERVICE_UNAVAILABLE")
+        assert full.header("Retry-After") == "5"
+        assert problem["details"] == {"retryAfter": 5, "maxConcurrent": slots}
+        # Everything else is served meanwhile.
+        assert server.client.get(API + "/history?pageSize=1", other.headers).status == 200
+        assert server.client.get(API + "/history?pageSize=1", holders[0].headers).status == 200
+    finally:
+        for sock in sockets:
+            sock.close()
+    # A client that leaves gives its place back as soon as the server notices.
+    for request_id in ids:
+        wait_until(lambda: access_log_lines(server.log_path, request_id), timeout=10,
+                   what="the held export to end")
+    small = export(server, other)
+    assert small.status == 200 and small.body.count(b"\n") == other.entries
+    whole = export(server, holders[0])
+    assert whole.status == 200 and len(whole.body) == holders[0].export_bytes
+
+
+def test_a_reader_below_the_minimum_rate_is_cut_off(own_server, exporters):
+    server = own_server(PGFOLIO_EXPORT_RATE_WINDOW_SECONDS="2")
+    person, request_id = exporters[0], f"slow-{uuid.uuid4().hex}"
+    sock, received = open_export(server, person, request_id)
+    with sock:  # 200 bytes a second: far below 64 KiB in 2 s
+        received, line = read_until_logged(sock, server, request_id, received, 100, 0.5)
+    assert line["status"] == 200 and 2000 <= line["duration_ms"] < 20000
+    _, _, body = head_and_body(received)
+    with pytest.raises(AssertionError, match="cut short"):
+        dechunk(body)
+    assert len(body) < person.export_bytes
+    assert "fewer than the 65536 required" in cut_reason(server, request_id)
+    # Its place, connection and snapshot were given back.
+    assert export(server, person).status == 200
+
+
+def test_a_reader_above_the_minimum_rate_is_not(own_server, exporters):
+    """The rate is what the client takes, not what the server manages to write: Linux lets a
+    writer at a full send buffer go on only once a third of it (over a megabyte on loopback)
+    has drained, which at this pace takes longer than the window. The connection then stays
+    open for the next request as an idle one: Pistache answers a connection it takes for
+    busy with a 408 of its own once its 15 s header timeout has passed."""
+    server = own_server(PGFOLIO_EXPORT_RATE_WINDOW_SECONDS="1",
+                        PGFOLIO_EXPORT_MIN_BYTES=str(32 * 1024))
+    person, request_id = exporters[1], f"steady-{uuid.uuid4().hex}"
+    # A HEAD answer is written outside ResponseWriter::send as well; its connection waits too.
+    head_only = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    head_only.sendall(b"HEAD /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+    assert head_only.recv(4096).startswith(b"HTTP/1.1 200 OK")
+    sock, received = open_export(server, person, request_id, keep_alive=True)
+    rate = 128 * 1024  # bytes a second, four times the minimum, for six seconds; then at once
+    with sock:
+        started, start_size = time.monotonic(), len(received)
+        while not received.endswith(b"\r\n0\r\n\r\n"):
+            data = sock.recv(65536)
+            assert data, "the export was cut short"
+            received += data
+            if time.monotonic() < started + 6:
+                time.sleep(max(0.0, started + (len(received) - start_size) / rate
+                               - time.monotonic()))
+        sock.settimeout(16)
+        with pytest.raises(socket.timeout):
+            sock.recv(4096)
+        for connection in (sock, head_only):
+            connection.settimeout(5)
+            connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n"
+                               b"Connection: close\r\n\r\n")
+            after = b""
+            while data := connection.recv(4096):
+                after += data
+            assert after.startswith(b"HTTP/1.1 200 OK") and after.endswith(b'{"status":"ok"}')
+    head_only.close()
+    _, _, body = head_and_body(received)
+    _, data = dechunk(body)
+    assert len(data) == person.export_bytes
+    line = access_log_lines(server.log_path, request_id)[0]
+    assert line["status"] == 200 and line["bytes"] == person.export_bytes
+
+
+def test_an_export_ends_at_its_deadline(own_server, exporters):
+    server = own_server(PGFOLIO_EXPORT_DEADLINE_SECONDS="2")
+    person, request_id = exporters[1], f"deadline-{uuid.uuid4().hex}"
+    sock, received = open_export(server, person, request_id)
+    with sock:  # 64 KiB a second: well above the minimum rate, but the whole takes minutes
+        received, line = read_until_logged(sock, server, request_id, received, 16384, 0.25)
+    assert line["status"] == 200 and 2000 <= line["duration_ms"] < 10000
+    _, _, body = head_and_body(received)
+    with pytest.raises(AssertionError, match="cut short"):
+        dechunk(body)
+    assert "passed its deadline of 2 s" in cut_reason(server, request_id)
+
+
+@pytest.mark.parametrize("variable,value", [
+    ("PGFOLIO_EXPORT_MAX_CONCURRENT", "9"),  # more than the pool (8) has connections
+    ("PGFOLIO_EXPORT_MAX_CONCURRENT", "0"),
+    ("PGFOLIO_EXPORT_MIN_BYTES", "64k"),
+    ("PGFOLIO_EXPORT_RATE_WINDOW_SECONDS", "0"),
+    ("PGFOLIO_EXPORT_DEADLINE_SECONDS", "-1"),
+])
+def test_bad_export_limits_stop_the_start(settings, variable, value):
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+           "PGFOLIO_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
+           "PGFOLIO_HTTP_PORT": str(free_port()), **TEST_SERVER_SECRETS, variable: value}
+    result = subprocess.run([str(settings.binary)], env=env, capture_output=True, timeout=10,
+                            stdin=subprocess.DEVNULL)
+    assert result.returncode != 0
+    message = result.stderr.decode()
+    assert "invalid configuration" in message, message
+    assert f'{variable}: expected a whole number from' in message and f'got "{value}"' in message
+    assert result.stdout == b""  # nothing served
+
+
 # ---------------------------------------------------------------------------------- proofs
 #
 # The witness pgfolio-http runs (docs/witness.md) signs every portfolio's head on its own
@@ -524,15 +769,24 @@ def latest_checkpoint(db, portfolio):
 
 
 def proof_answer(person, db, portfolio, entry, seq):
-    """The proof of `entry` if a checkpoint covered it, checked; else the 409's details."""
+    """Asks for the proof of `entry` and judges the answer by the checkpoints there were just
+    before and just after it (they only grow): a 409 naming the latest checkpoint when none
+    covered `seq` yet, a 200 once one did. Returns the status and the 409's details or the
+    proof (for check_proof)."""
+    before = latest_checkpoint(db, portfolio)
     response = person.get(f"/history/{entry}/proof")
-    latest = latest_checkpoint(db, portfolio)
-    if latest is None or latest["treeSize"] < seq:  # none covered it when it was asked
-        problem = assert_problem(response, 409, "CONFLICT")
-        assert problem["details"]["entryId"] == entry and problem["details"]["seq"] == seq
-        return problem["details"]
-    assert response.status in (200, 409), response.body[:300]
-    return response.json() if response.status == 200 else None
+    after = latest_checkpoint(db, portfolio)
+    if response.status == 200:
+        assert after is not None and after["treeSize"] >= seq
+        return 200, response.json()
+    details = assert_problem(response, 409, "CONFLICT")["details"]
+    assert before is None or before["treeSize"] < seq  # a covering checkpoint would answer
+    assert (details["entryId"], details["seq"]) == (entry, seq)
+    named = details["checkpointTreeSize"]
+    if before is not None:
+        assert named is not None and before["treeSize"] <= named <= after["treeSize"]
+    assert named is None or named < seq
+    return 409, details
 
 
 def check_proof(proof, db, portfolio, seq, schemas):
@@ -566,24 +820,38 @@ def check_proof(proof, db, portfolio, seq, schemas):
 def test_proof_verifies_against_the_signed_checkpoint(client, db, openapi_schemas):
     person = Person(client, db)
     portfolio = person.portfolio()
-    entries = append(db, portfolio, 13)
-    for seq in (1, 13):
-        details = proof_answer(person, db, portfolio, entries[seq - 1], seq)
-        if details and "checkpointTreeSize" in details:
-            assert details["checkpointTreeSize"] is None or details["checkpointTreeSize"] < seq
-    checkpoint(db, portfolio, 4)  # sizes the witness never sees: the 13 came in one statement
+    entries = append(db, portfolio, 13)  # one statement: the witness can only ever sign 13
+    for seq in (1, 13):  # a 409 until the witness has signed, then the proof
+        status, answer = proof_answer(person, db, portfolio, entries[seq - 1], seq)
+        if status == 200:
+            check_proof(answer, db, portfolio, seq, openapi_schemas)
+    checkpoint(db, portfolio, 4)  # sizes the witness never signs
     checkpoint(db, portfolio, 11)
     sizes = set()
     for seq in (1, 2, 7, 8, 11):
-        proof = proof_answer(person, db, portfolio, entries[seq - 1], seq)
-        assert proof is not None and "leafIndex" in proof  # a checkpoint of 11 or more exists
+        status, proof = proof_answer(person, db, portfolio, entries[seq - 1], seq)
+        assert status == 200  # a checkpoint of 11 or more exists
         sizes.add(check_proof(proof, db, portfolio, seq, openapi_schemas))
     assert min(sizes) >= 11  # the latest checkpoint, never the one of 4
-    details = proof_answer(person, db, portfolio, entries[11], 12)
-    if details and "checkpointTreeSize" in details:
-        assert details == {"entryId": entries[11], "seq": 12, "checkpointTreeSize": 11}
-    elif details:
-        check_proof(details, db, portfolio, 12, openapi_schemas)  # the witness signed 13 since
+    status, answer = proof_answer(person, db, portfolio, entries[11], 12)
+    if status == 409:
+        assert answer == {"entryId": entries[11], "seq": 12, "checkpointTreeSize": 11}
+    else:
+        assert check_proof(answer, db, portfolio, 12, openapi_schemas) == 13  # signed since
+    # Within its interval (a second under make test) the witness signs the head: from then on
+    # every entry's proof is against the witness's own checkpoint, whose signature is checked
+    # here with the published key.
+    wait_until(lambda: latest_checkpoint(db, portfolio)["treeSize"] == 13, timeout=75,
+               interval=0.2, what="the witness to sign the portfolio's head")
+    key = client.get(API + "/ledger/public-key").json()
+    for seq in (1, 12, 13):
+        status, proof = proof_answer(person, db, portfolio, entries[seq - 1], seq)
+        assert status == 200
+        assert check_proof(proof, db, portfolio, seq, openapi_schemas) == 13
+        signed = proof["checkpoint"]
+        assert signed["keyId"] == key["keyId"]
+        assert openssl_verifies(key["pem"], signed_bytes(signed),
+                                bytes.fromhex(signed["signature"]))
 
 
 def test_proof_of_another_users_entry_is_not_found(ledger_owner, stranger, db):
