@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <optional>
@@ -322,6 +323,20 @@ Config load_config_from_environment() {
   read_integer("PGFOLIO_MAX_BODY_BYTES", config.max_body_bytes, 1, 64LL * 1024 * 1024, problems);
   read_integer("PGFOLIO_DB_RETRIES", config.db_retries, 0, 20, problems);
   read_integer("PGFOLIO_STATEMENT_TIMEOUT_MS", config.statement_timeout_ms, 0, 3600000, problems);
+
+  // Streamed answers (the ledger export): a quarter of the pool by default, since exports are
+  // rare and long and the rest of the API must keep its connections while they run.
+  config.stream.max_concurrent = std::max(1, config.pool_size / 4);
+  read_integer("PGFOLIO_EXPORT_MAX_CONCURRENT", config.stream.max_concurrent, 1, config.pool_size,
+               problems);
+  read_integer("PGFOLIO_EXPORT_MIN_BYTES", config.stream.min_bytes, 1, 64LL * 1024 * 1024,
+               problems);
+  long long window_seconds = config.stream.window.count();
+  long long deadline_seconds = config.stream.deadline.count();
+  read_integer("PGFOLIO_EXPORT_RATE_WINDOW_SECONDS", window_seconds, 1, 3600, problems);
+  read_integer("PGFOLIO_EXPORT_DEADLINE_SECONDS", deadline_seconds, 1, 86400, problems);
+  config.stream.window = std::chrono::seconds(window_seconds);
+  config.stream.deadline = std::chrono::seconds(deadline_seconds);
 
   if (auto origins = env("PGFOLIO_CORS_ORIGINS")) {
     for (const std::string& origin : split_commas(*origins)) {

@@ -61,6 +61,19 @@ struct WitnessConfig {
   bool enabled() const { return key != nullptr && !database_url.empty(); }
 };
 
+// What bounds streamed answers (docs/http.md, "History"): PGFOLIO_EXPORT_* variables.
+struct StreamLimits {
+  // At most this many at once in the process; one more is 503 SERVICE_UNAVAILABLE. Default a
+  // quarter of the pool (at least 1), at most the pool: each holds a pooled connection.
+  int max_concurrent = 1;
+  // While the server waits for room on the socket, the client must take at least min_bytes
+  // per `window` of waiting; time spent reading the database does not count against it.
+  size_t min_bytes = 64 * 1024;
+  std::chrono::seconds window{30};
+  // From the moment the answer is admitted to its last byte, whatever the pace.
+  std::chrono::seconds deadline{900};
+};
+
 struct Config {
   std::string database_url;
   std::string address = "127.0.0.1";
@@ -73,6 +86,7 @@ struct Config {
   int statement_timeout_ms = 5000;  // 0 disables the timeout, as in PostgreSQL
   AuthConfig auth;
   WitnessConfig witness;
+  StreamLimits stream;
 };
 
 // Thrown for a missing or malformed variable; what() names the variable and the rule.

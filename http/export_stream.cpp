@@ -74,23 +74,6 @@ Room wait_writable(int fd, Clock::time_point until) {
   }
 }
 
-// A whole number within [min, max] from the environment, as http/config.cpp reads its own
-// variables; a bad value is added to `problems`.
-template <typename T>
-void read_limit(const char* name, T& target, long long min, long long max, std::string& problems) {
-  const char* text = std::getenv(name);
-  if (text == nullptr || *text == '\0') return;
-  errno = 0;
-  char* end = nullptr;
-  const long long value = std::strtoll(text, &end, 10);
-  if (errno != 0 || end == text || *end != '\0' || value < min || value > max) {
-    problems += "\n  " + std::string(name) + ": expected a whole number from " +
-                std::to_string(min) + " to " + std::to_string(max) + ", got \"" + text + "\"";
-    return;
-  }
-  target = static_cast<T>(value);
-}
-
 Problem refusal(ErrorCode code, const std::string& detail, nlohmann::json details) {
   details["retryAfter"] = kStreamRetryAfterSeconds;
   Problem problem = make_problem(code, detail, std::move(details));
@@ -109,24 +92,6 @@ std::string hex_size(size_t size) {
 }
 
 }  // namespace
-
-StreamLimits stream_limits_from_environment(int pool_size) {
-  StreamLimits limits;
-  // A quarter of the pool: exports are rare and long, and the rest of the API must keep its
-  // connections (and reactor threads) while they run.
-  limits.max_concurrent = std::max(1, pool_size / 4);
-  long long window = limits.window.count();
-  long long deadline = limits.deadline.count();
-  std::string problems;
-  read_limit("PGFOLIO_EXPORT_MAX_CONCURRENT", limits.max_concurrent, 1, pool_size, problems);
-  read_limit("PGFOLIO_EXPORT_MIN_BYTES", limits.min_bytes, 1, 64LL * 1024 * 1024, problems);
-  read_limit("PGFOLIO_EXPORT_RATE_WINDOW_SECONDS", window, 1, 3600, problems);
-  read_limit("PGFOLIO_EXPORT_DEADLINE_SECONDS", deadline, 1, 86400, problems);
-  if (!problems.empty()) throw ConfigError("invalid configuration:" + problems);
-  limits.window = std::chrono::seconds(window);
-  limits.deadline = std::chrono::seconds(deadline);
-  return limits;
-}
 
 StreamGate::Pass::~Pass() {
   if (gate_) gate_->leave(user_);

@@ -33,6 +33,7 @@
 #include <variant>
 #include <vector>
 
+#include "config.hpp"
 #include "database.hpp"
 #include "problem.hpp"
 #include "reply.hpp"
@@ -41,24 +42,6 @@
 namespace pgfolio::http {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
-
-// What bounds streamed answers (docs/http.md, "History"): PGFOLIO_EXPORT_* variables.
-struct StreamLimits {
-  // At most this many at once in the process; one more is 503 SERVICE_UNAVAILABLE. (The
-  // default depends on the pool: stream_limits_from_environment.)
-  int max_concurrent = 1;
-  // While the server waits for room on the socket, the client must take at least min_bytes
-  // per `window` of waiting; time spent reading the database does not count against it.
-  size_t min_bytes = 64 * 1024;
-  std::chrono::seconds window{30};
-  // From the moment the answer is admitted to its last byte, whatever the pace.
-  std::chrono::seconds deadline{900};
-};
-
-// Reads PGFOLIO_EXPORT_MAX_CONCURRENT (default max(1, pool_size / 4), at most pool_size: each
-// holds a pooled connection), PGFOLIO_EXPORT_MIN_BYTES, PGFOLIO_EXPORT_RATE_WINDOW_SECONDS and
-// PGFOLIO_EXPORT_DEADLINE_SECONDS. Throws ConfigError naming every bad variable.
-StreamLimits stream_limits_from_environment(int pool_size);
 
 // Whole seconds a refused streamed answer is told to wait (Retry-After): exports run for
 // seconds to minutes, so an earlier retry would most likely be refused again.

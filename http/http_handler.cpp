@@ -180,8 +180,7 @@ void record(ServerContext& context, const std::string& request_id, const std::st
 
 // The limits of streamed answers and the gate that admits them: one of each for the process,
 // like the ServerContext (main.cpp makes one HttpHandler, which Pistache copies for each
-// reactor thread). The first call, from the HttpHandler constructor before the server
-// listens, reads PGFOLIO_EXPORT_* and throws ConfigError for a bad value.
+// reactor thread). Its limits come from the configuration (PGFOLIO_EXPORT_*).
 struct StreamControl {
   explicit StreamControl(const StreamLimits& limits_in)
       : limits(limits_in), gate(limits_in.max_concurrent) {}
@@ -190,7 +189,7 @@ struct StreamControl {
 };
 
 StreamControl& stream_control(const Config& config) {
-  static StreamControl control(stream_limits_from_environment(config.pool_size));
+  static StreamControl control(config.stream);
   return control;
 }
 

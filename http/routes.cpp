@@ -652,7 +652,7 @@ std::vector<Route> build_history_table() {
       Row(Method::Get, "/api/v1/history/export", "history_export_open", Auth::kUser, 200,
           {ResponseShape::kOne, "HistoryExport"},
           "Every entry of the caller's portfolios with its hashes, by portfolio then seq, "
-          "streamed: CSV, or JSON Lines with format=jsonl")
+          "streamed (chunked, so HTTP/1.1 only): CSV, or JSON Lines with format=jsonl")
           .args({portfolio_id, format});
   history_export.stream_function = "history_export_lines";
   history_export.response_media_type = "text/csv; charset=utf-8";
