@@ -619,39 +619,18 @@ under 10 % of a minimal mutation's throughput.
 
 
 NOTES = """\
-- Where `ledger_verify()`'s time goes: perf with DWARF call graphs on its backend while it
-  verified the million entries (this machine, 2026-11-22, before this run, commit b5a1bc4:
-  21.8 s that time), shares of the whole call:
-  - 15 % the executor: the index scan of `ledger_seq_unique`, heap fetches (a third of it
-    reading pages from the operating system's cache), SPI copying each row. The plain read
-    pays this too.
-  - 53 % turning the three jsonb columns into RFC 8785 text (`jsonb_canonical`,
-    extension/pg/jsonb_canonical.cpp), ~11 µs an entry: 29 % in the core's string writer
-    (`write_string`, extension/core/canonical_json.cpp), which decodes every character twice,
-    once to validate UTF-8 (`next_code_point`, 9 %) and once to escape it, appending byte by
-    byte (`push_back`, 14 %); 10 % walking the jsonb, each `JsonbIteratorNext` under its own
-    `pg_guard` (a `sigsetjmp` per token); ~10 % ordering members: each member's value is
-    written into its own `std::string`, the pairs sorted with `utf16_less` (which decodes code
-    points too, 4 %), then copied into the output.
-  - 13 % the entry object's own text (`write_entry`), through the same string writer.
-  - 7 % SHA-256, 1.5 µs an entry (the entry's hash and the Merkle frontier's two): hashing is
-    not what limits verification; serialisation is.
-  - the rest: `SpiSession::get` (4.5 %), bytea and uuid copies, `numeric_out`, memory
-    contexts.
-- What would bring it under twice the plain read (proposed, not done here; the lead's files):
-  1. `write_string`: append runs of bytes that need no escaping with one `append`, and
-     decode only bytes ≥ 0x80 (ASCII needs no UTF-8 check). On this data's strings, in
-     isolation: 32 → 17 ns a string, and an entry has ~70 of them. Text that PostgreSQL hands
-     over in a UTF-8 database was validated on input and could skip the check altogether.
-  2. Objects: sort (key, `JsonbValue`) pairs and write each value straight into the output,
-     with no `std::string` per member; compare keys with `memcmp` unless one holds a byte
-     ≥ 0xEE (U+E000–U+FFFF against characters above U+FFFF is the only place where UTF-8 byte
-     order and UTF-16 order differ).
-  3. One `pg_guard` around a whole jsonb walk instead of one per token
-     (`JsonbIteratorNext` raises only on corrupt data or when out of memory).
-  4. One output buffer reserved once (an entry is ~1.3 KB) and reused from row to row.
-  Together these should take the serialisation from about two thirds of the time to about
-  a quarter: roughly 12 s instead of 21 s for this million, about 1.3 × the plain read.
+- How `ledger_verify()` got here. A profile of the first version (perf with DWARF call
+  graphs, commit b5a1bc4, 21.8 s for this million, 2.3 × the plain read) put 15 % in the
+  executor (index scan, heap fetches, SPI row copies: the plain read pays this too), 53 % in
+  turning the three jsonb columns into RFC 8785 text, 13 % in the entry object's own text and
+  7 % in SHA-256 (1.5 µs an entry: hashing is not what limits verification, serialisation
+  is). Following it (commit "Faster canonical JSON for verification"): strings are written in
+  runs between escapes, with only bytes ≥ 0x80 decoded (to validate them); member names are
+  compared bytewise unless one holds a byte ≥ 0xEE (U+E000–U+FFFF against characters above
+  U+FFFF, the only place where UTF-8 byte order and UTF-16 order differ); a jsonb value is
+  read in one guarded walk into token buffers reused from value to value, and each object's
+  members are written straight from their tokens in sorted order, with no string per member;
+  one entry buffer per thread. That took the million from 21.8 s to the 13.8 s above.
 - The plain read is `COPY … TO '/dev/null'` rather than a `SELECT` fetched by a client, so
   that socket transfer and the client's parsing (which would flatter the ratio) are not in
   it; it converts every value to text as a client `SELECT` would. With parallel workers
