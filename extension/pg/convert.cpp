@@ -42,4 +42,19 @@ std::string uuid_to_string(Datum uuid) {
   return result;
 }
 
+std::string jsonb_to_string(Datum jsonb) {
+  char* text = pg_guard([&] {
+    Jsonb* value = DatumGetJsonbP(jsonb);
+    return JsonbToCString(nullptr, &value->root, static_cast<int>(VARSIZE(value)));
+  });
+  std::string result(text);
+  pfree(text);
+  return result;
+}
+
+Datum to_jsonb(const std::string& json_text) {
+  const char* c_text = json_text.c_str();
+  return pg_guard([&] { return DirectFunctionCall1(jsonb_in, CStringGetDatum(c_text)); });
+}
+
 }  // namespace pgfolio::pg

@@ -21,4 +21,9 @@ std::string to_string(Datum text_datum);  // text or varchar
 Datum to_text(const std::string& value);
 std::string uuid_to_string(Datum uuid);
 
+// jsonb as JSON text, and JSON text (valid: the caller made it) as jsonb, for entry points
+// whose core function works on JSON values.
+std::string jsonb_to_string(Datum jsonb);
+Datum to_jsonb(const std::string& json_text);
+
 }  // namespace pgfolio::pg
