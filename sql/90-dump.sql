@@ -24,3 +24,4 @@ SELECT pg_catalog.pg_extension_config_dump('ledger', '');
 SELECT pg_catalog.pg_extension_config_dump('ledger_checkpoints', '');
 SELECT pg_catalog.pg_extension_config_dump('action_log', '');
 SELECT pg_catalog.pg_extension_config_dump('action_log_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('transactions', '');

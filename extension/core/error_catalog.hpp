@@ -24,6 +24,7 @@ namespace pgfolio {
   X(MISSING_PRICE, 422, "PF422", "A price needed for the computation is missing")         \
   X(MISSING_FX_RATE, 422, "PF423", "An exchange rate needed for the computation is missing") \
   X(NUMERIC_OVERFLOW, 422, "PF424", "A number is out of the supported range")             \
+  X(INSUFFICIENT_CASH, 422, "PF425", "Not enough cash in the portfolio")                   \
   X(RATE_LIMITED, 429, "PF429", "Too many requests")                                      \
   X(INTERNAL_ERROR, 500, "PF500", "Internal error")                                       \
   X(SERVICE_UNAVAILABLE, 503, "PF503", "Service temporarily unavailable")

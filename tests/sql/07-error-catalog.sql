@@ -11,7 +11,7 @@ SELECT set_eq($$SELECT code, http_status, sqlstate FROM pgfolio.error_catalog$$,
            ('METHOD_NOT_ALLOWED', 405, 'PF405'), ('CONFLICT', 409, 'PF409'), ('LEDGER_IMMUTABLE', 409, 'PF410'),
            ('PAYLOAD_TOO_LARGE', 413, 'PF413'), ('UNSUPPORTED_MEDIA_TYPE', 415, 'PF415'),
            ('MISSING_PRICE', 422, 'PF422'), ('MISSING_FX_RATE', 422, 'PF423'),
-           ('NUMERIC_OVERFLOW', 422, 'PF424'), ('RATE_LIMITED', 429, 'PF429'),
+           ('NUMERIC_OVERFLOW', 422, 'PF424'), ('INSUFFICIENT_CASH', 422, 'PF425'), ('RATE_LIMITED', 429, 'PF429'),
            ('INTERNAL_ERROR', 500, 'PF500'), ('SERVICE_UNAVAILABLE', 503, 'PF503')$$,
   'error_catalog lists every code with its HTTP status and SQLSTATE');
 SELECT is((SELECT count(DISTINCT code) FROM pgfolio.error_catalog),
