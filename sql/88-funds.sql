@@ -32,10 +32,11 @@ CREATE POLICY transactions_owner ON transactions FOR SELECT TO pgfolio_api
 CREATE POLICY transactions_all ON transactions FOR SELECT TO pgfolio_analyst, pgfolio_admin
   USING (true);
 
--- The acting user's own active portfolio, locked for a change (FOR UPDATE: every mutation of
--- a portfolio takes this lock first, so changes to one portfolio are serialised and
--- ledger_append finds the lock already held). Another user's portfolio is NOT_FOUND, the
--- same answer as an unknown id.
+-- The acting user's own active portfolio (their default one when portfolio_id is NULL, as
+-- the single-portfolio endpoints of the mobile app ask), locked for a change (FOR UPDATE:
+-- every mutation of a portfolio takes this lock first, so changes to one portfolio are
+-- serialised and ledger_append finds the lock already held). Another user's portfolio is
+-- NOT_FOUND, the same answer as an unknown id.
 CREATE FUNCTION portfolio_for_change(portfolio_id uuid) RETURNS portfolios
 LANGUAGE plpgsql SET search_path = @extschema@, pg_temp
 AS $$
@@ -44,11 +45,14 @@ DECLARE
   p portfolios;
 BEGIN
   SELECT * INTO p FROM portfolios
-  WHERE id = portfolio_for_change.portfolio_id AND owner_id = u.id AND status = 'active'
+  WHERE owner_id = u.id AND status = 'active'
+    AND CASE WHEN portfolio_for_change.portfolio_id IS NULL THEN is_default
+             ELSE id = portfolio_for_change.portfolio_id END
   FOR UPDATE;
   IF p.id IS NULL THEN
-    PERFORM raise_error('NOT_FOUND', format('portfolio %s not found', portfolio_id),
-                        jsonb_build_object('portfolioId', portfolio_id));
+    PERFORM raise_error('NOT_FOUND',
+      coalesce(format('portfolio %s not found', portfolio_id), 'no default portfolio'),
+      jsonb_build_object('portfolioId', portfolio_id));
   END IF;
   RETURN p;
 END
@@ -75,7 +79,8 @@ BEGIN
 END
 $$;
 
--- Pays cash in (DEPOSIT) or out (WITHDRAWAL), never below zero (INSUFFICIENT_CASH with the
+-- Pays cash in (DEPOSIT) or out (WITHDRAWAL) of a portfolio (NULL: the default one), never
+-- below zero (INSUFFICIENT_CASH with the
 -- amounts). Returns {portfolioId, transactionId, ledgerEntryId, kind, amount, cash}.
 CREATE FUNCTION funds_move(portfolio_id uuid, kind text, amount numeric) RETURNS jsonb
 LANGUAGE plpgsql SET search_path = @extschema@, pg_temp

@@ -2,7 +2,7 @@
 -- a ledger entry with the state before and after, and an activity line, in one transaction;
 -- never below zero; bad amounts, other users' portfolios and callers without a session refused.
 BEGIN;
-SELECT plan(22);
+SELECT plan(24);
 \ir fixtures.psql
 
 \set pa '''a1000000-0000-4000-8000-00000000000a'''
@@ -53,14 +53,23 @@ SELECT is(pg_temp.error_of(format('SELECT pgfolio.funds_add(%L, 10)', :pb)) ->> 
           'PF404', 'another user''s portfolio is NOT_FOUND');
 SELECT is(pg_temp.error_of($$SELECT pgfolio.funds_withdraw('00000000-0000-4000-8000-000000000000', 1)$$)
           ->> 'sqlstate', 'PF404', 'so is an unknown one');
+SELECT is(pg_temp.error_of($$SELECT pgfolio.funds_add(NULL, 1)$$) - 'message',
+          '{"sqlstate": "PF404", "detail": "{\"portfolioId\": null}"}',
+          'NULL means the default portfolio, and A has none yet');
 SELECT is((SELECT count(*) FROM pgfolio.transactions), 2::bigint,
           'the refusals wrote no transaction');
+RESET ROLE;
+UPDATE pgfolio.portfolios SET is_default = true WHERE id = :pa;
+SET LOCAL ROLE pgfolio_api;
+SELECT is(pgfolio.funds_add(NULL, 5) ->> 'portfolioId', 'a1000000-0000-4000-8000-00000000000a',
+          'with a default portfolio, NULL pays into it');
 RESET ROLE;
 
 SELECT ok(NOT has_function_privilege('pgfolio_api', f, 'EXECUTE'), 'pgfolio_api cannot call ' || f)
 FROM unnest(ARRAY['pgfolio.funds_move(uuid, text, numeric)',
                   'pgfolio.portfolio_for_change(uuid)']) f;
-SELECT ok(bool_and(ok), 'the portfolio''s ledger verifies')
+SELECT ok(bool_and(ok) AND count(*) = 1 AND sum(entries_checked) = 3,
+          'the portfolio''s ledger verifies, three entries')
 FROM pgfolio.ledger_verify('a1000000-0000-4000-8000-00000000000a');
 
 SELECT * FROM finish();
