@@ -95,7 +95,7 @@ SELECT throws_ok($$UPDATE pgfolio.ledger SET amount = 1 WHERE portfolio_id = 'a1
                  'PF410', NULL, 'UPDATE of the ledger raises LEDGER_IMMUTABLE');
 SELECT throws_ok($$DELETE FROM pgfolio.ledger WHERE portfolio_id = 'a1000000-0000-4000-8000-00000000000a'$$,
                  'PF410', NULL, 'DELETE from the ledger raises LEDGER_IMMUTABLE');
-SELECT throws_ok($$TRUNCATE pgfolio.ledger, pgfolio.action_log$$, 'PF410', NULL,
+SELECT throws_ok($$TRUNCATE pgfolio.ledger, pgfolio.action_log, pgfolio.transactions$$, 'PF410', NULL,
                  'TRUNCATE of the ledger raises LEDGER_IMMUTABLE');
 INSERT INTO pgfolio.ledger_checkpoints (portfolio_id, tree_size, root_hash, signed_at, key_id, signature)
 SELECT :pa, 2, root_hash, now(), repeat('a', 64), decode(repeat('00', 64), 'hex')
