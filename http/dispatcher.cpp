@@ -234,6 +234,10 @@ std::optional<Problem> Dispatcher::collect_args(const Route& route, const RouteM
       args.emplace_back(client_json);
       continue;
     }
+    if (arg.source == ArgSource::kNull) {
+      args.emplace_back(std::nullopt);
+      continue;
+    }
     if (arg.source == ArgSource::kBodyField) {
       // Present and of the declared type: check_fields said so.
       auto found = body.find(arg.name);

@@ -16,10 +16,6 @@ std::string lowercase(std::string text) {
   return text;
 }
 
-std::string operation_id(const Route& route) {
-  return route.sql_function.empty() ? builtin_name(route.builtin) : route.sql_function;
-}
-
 json problem_response(const std::string& description) {
   return {{"description", description},
           {"content",

@@ -372,6 +372,10 @@ class Row {
     route_.flow = flow;
     return *this;
   }
+  Row& operation_id(std::string id) {
+    route_.operation_id = std::move(id);
+    return *this;
+  }
   Row& limited_per_ip() {
     route_.limited_per_ip = true;
     return *this;
@@ -745,6 +749,60 @@ nlohmann::json build_history_schemas() {
   };
 }
 
+// Cash in and out of the caller's portfolios (sql/88-funds.sql; docs/http.md, "Funds"): by id,
+// and the mobile app's single-portfolio form, which is the same call for the default
+// portfolio (portfolio_id NULL).
+std::vector<Route> build_funds_table() {
+  BodyField amount{"amount", FieldType::kString, true,
+                   "Positive amount in the portfolio's base currency, at most 10^12 and no finer "
+                   "than its minor unit (an exact decimal string, e.g. \"100.50\")"};
+  // A JSON number is refused by its type: the client may already have rounded it through a
+  // binary float. The length bounds what reaches the numeric cast; the function checks the
+  // value (positive, at most 10^12, the currency's decimals) and names the field alike.
+  amount.min_length = 1;
+  amount.max_length = 40;
+  amount.pattern = kDecimalPattern;
+  const RouteArg portfolio_id = uuid_path_arg("portfolioId", "Portfolio id (one of the caller's)");
+  const RouteArg default_portfolio{ArgSource::kNull, "portfolioId", false, 0,
+                                   "NULL: the caller's default portfolio"};
+  const ResponseBody movement{ResponseShape::kOne, "FundsMovement"};
+  auto row = [&](const std::string& path, const std::string& function, const RouteArg& portfolio,
+                 const std::string& summary) {
+    return Row(Method::Post, path, function, Auth::kUser, 200, movement, summary)
+        .body({amount})
+        .args({portfolio, field_arg("amount")})
+        .operation_id(portfolio.source == ArgSource::kNull ? function + "_default_portfolio"
+                                                           : function);
+  };
+  return {
+      row("/api/v1/portfolios/{portfolioId}/add-funds", "funds_add", portfolio_id,
+          "Pay cash into one of the caller's portfolios"),
+      row("/api/v1/portfolios/{portfolioId}/withdraw", "funds_withdraw", portfolio_id,
+          "Take cash out of one of the caller's portfolios (422 INSUFFICIENT_CASH beyond its "
+          "cash)"),
+      row("/api/v1/portfolio/add-funds", "funds_add", default_portfolio,
+          "Pay cash into the caller's default portfolio"),
+      row("/api/v1/portfolio/withdraw", "funds_withdraw", default_portfolio,
+          "Take cash out of the caller's default portfolio (422 INSUFFICIENT_CASH beyond its "
+          "cash)"),
+  };
+}
+
+nlohmann::json build_funds_schemas() {
+  return {
+      {"FundsMovement",
+       object_schema(
+           "A cash movement done: its transaction, its ledger entry and the cash after it",
+           {{"portfolioId", text("Portfolio id (UUID)")},
+            {"transactionId", text("The transaction written (UUID)")},
+            {"ledgerEntryId", text("The ledger entry written (UUID), ADD_FUNDS or WITHDRAW_FUNDS")},
+            {"kind", text("DEPOSIT or WITHDRAWAL")},
+            {"amount", decimal("The amount moved, without trailing zeros", "100.5")},
+            {"cash", decimal("The portfolio's cash after the movement", "400.25")}},
+           {"portfolioId", "transactionId", "ledgerEntryId", "kind", "amount", "cash"})},
+  };
+}
+
 bool is_identifier(const std::string& name) {
   if (name.empty() || !(std::islower(static_cast<unsigned char>(name[0])) || name[0] == '_'))
     return false;
@@ -757,10 +815,15 @@ bool is_identifier(const std::string& name) {
 
 void validate(const std::vector<Route>& table) {
   std::set<std::pair<std::string, std::string>> seen;
+  std::set<std::string> operation_ids;
   for (const Route& route : table) {
     std::string where = method_name(route.method) + " " + route.path;
     if (!seen.insert({method_name(route.method), route.path}).second)
       throw std::logic_error("route table: duplicate row " + where);
+    // OpenAPI wants them unique; a row that reuses another's function needs its own.
+    if (!operation_ids.insert(operation_id(route)).second)
+      throw std::logic_error("route table: duplicate operation id " + operation_id(route) + " in " +
+                             where);
     if (route.path.empty() || route.path[0] != '/')
       throw std::logic_error("route table: path must start with / in " + where);
     if ((route.builtin == Builtin::kNone) == route.sql_function.empty())
@@ -828,6 +891,8 @@ const char* source_name(ArgSource source) {
       return "bodyField";
     case ArgSource::kClient:
       return "client";
+    case ArgSource::kNull:
+      return "null";
   }
   return "";
 }
@@ -852,6 +917,7 @@ const std::vector<Route>& route_table() {
     for (Route& route : build_account_table()) built.push_back(std::move(route));
     for (Route& route : build_witness_table()) built.push_back(std::move(route));
     for (Route& route : build_history_table()) built.push_back(std::move(route));
+    for (Route& route : build_funds_table()) built.push_back(std::move(route));
     validate(built);
     for (Route& route : built) {
       try {
@@ -918,6 +984,7 @@ const nlohmann::json& response_schemas() {
     all.update(build_account_schemas());
     all.update(build_witness_schemas());
     all.update(build_history_schemas());
+    all.update(build_funds_schemas());
     return all;
   }();
   return schemas;
@@ -927,6 +994,11 @@ nlohmann::json response_schema_ref(const ResponseBody& response) {
   nlohmann::json ref = {{"$ref", "#/components/schemas/" + response.schema}};
   if (response.shape == ResponseShape::kArrayOf) return {{"type", "array"}, {"items", ref}};
   return ref;
+}
+
+std::string operation_id(const Route& route) {
+  if (!route.operation_id.empty()) return route.operation_id;
+  return route.sql_function.empty() ? builtin_name(route.builtin) : route.sql_function;
 }
 
 std::string method_name(Pistache::Http::Method method) {

@@ -27,6 +27,10 @@ enum class ArgSource {
   kBody,       // the raw request body text (the SQL side takes jsonb)
   kBodyField,  // one field of the (checked) body object, as text; NULL when absent or null
   kClient,     // {"ip", "userAgent"} as the server saw them (jsonb), for sessions and audit
+  // Always NULL: a route that is another route with one argument fixed to "none given", e.g.
+  // /portfolio/add-funds, which is /portfolios/{portfolioId}/add-funds for the default
+  // portfolio. Not a request parameter, so not in the OpenAPI document.
+  kNull,
 };
 
 // What the server does to an argument's value before sending it.
@@ -109,6 +113,9 @@ struct Route {
   // {"contentType", "filename", "prologue"}; the rows of this set-returning function of text,
   // called with the same arguments, are the body, sent as they are read. Empty for the rest.
   std::string stream_function = "";
+  // The OpenAPI operationId when two rows call one function (the default-portfolio routes);
+  // empty: the function's name (or the built-in's). Unique over the table (validated).
+  std::string operation_id = "";
 };
 
 // The table, validated once (path parameters match args, function names are identifiers,
@@ -126,6 +133,9 @@ nlohmann::json response_schema_ref(const ResponseBody& response);
 // The table as a JSON array, one object per row, for `pgfolio-http --routes`: what tooling
 // and the tests compare with the OpenAPI document and the live server.
 std::string route_table_json(const std::vector<Route>& routes);
+
+// The row's OpenAPI operationId: its operation_id, else its SQL function's or built-in's name.
+std::string operation_id(const Route& route);
 
 // "GET", "POST", ...
 std::string method_name(Pistache::Http::Method method);

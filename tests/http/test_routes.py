@@ -16,7 +16,8 @@ from support import schema_problems
 # needs an entry here.
 PATH_EXAMPLES = {"assetId": "HT-ALPHA", "sessionId": "00000000-0000-4000-8000-000000000000",
                  "userId": "00000000-0000-4000-8000-000000000000",
-                 "entryId": "00000000-0000-4000-8000-000000000000"}
+                 "entryId": "00000000-0000-4000-8000-000000000000",
+                 "portfolioId": "00000000-0000-4000-8000-000000000000"}
 # A body that passes the shape checks, per body shape.
 BODY_EXAMPLES = {"array": b"[]", "object": b"{}"}
 
