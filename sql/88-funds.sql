@@ -51,7 +51,8 @@ BEGIN
   FOR UPDATE;
   IF p.id IS NULL THEN
     PERFORM raise_error('NOT_FOUND',
-      coalesce(format('portfolio %s not found', portfolio_id), 'no default portfolio'),
+      CASE WHEN portfolio_id IS NULL THEN 'no default portfolio'
+           ELSE format('portfolio %s not found', portfolio_id) END,
       jsonb_build_object('portfolioId', portfolio_id));
   END IF;
   RETURN p;

@@ -53,8 +53,9 @@ SELECT is(pg_temp.error_of(format('SELECT pgfolio.funds_add(%L, 10)', :pb)) ->> 
           'PF404', 'another user''s portfolio is NOT_FOUND');
 SELECT is(pg_temp.error_of($$SELECT pgfolio.funds_withdraw('00000000-0000-4000-8000-000000000000', 1)$$)
           ->> 'sqlstate', 'PF404', 'so is an unknown one');
-SELECT is(pg_temp.error_of($$SELECT pgfolio.funds_add(NULL, 1)$$) - 'message',
-          '{"sqlstate": "PF404", "detail": "{\"portfolioId\": null}"}',
+SELECT is(pg_temp.error_of($$SELECT pgfolio.funds_add(NULL, 1)$$),
+          '{"sqlstate": "PF404", "message": "no default portfolio",
+            "detail": "{\"portfolioId\": null}"}',
           'NULL means the default portfolio, and A has none yet');
 SELECT is((SELECT count(*) FROM pgfolio.transactions), 2::bigint,
           'the refusals wrote no transaction');
