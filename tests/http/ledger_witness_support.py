@@ -15,6 +15,8 @@ import uuid
 from pathlib import Path
 from typing import Dict, List, Optional
 
+import pytest
+
 import support
 
 
@@ -309,3 +311,20 @@ def public_key_of_seed(seed_hex: str) -> Dict[str, str]:
     raw = raw_public_key_of_pem(pem)
     return {"pem": pem, "hex": raw.hex(), "keyId": hashlib.sha256(raw).hexdigest(),
             "private_pem": private_pem}
+
+
+# Fixtures of the suites that run a witness on the outage cluster (test_ledger_witness.py,
+# test_ledger_verify_cli.py), which import them by name.
+@pytest.fixture(scope="module")
+def cluster_db(outage_cluster):
+    connection = outage_cluster.connect()
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(scope="module")
+def made(cluster_db):
+    """Portfolios the tests create; removed at the end."""
+    portfolios = []
+    yield portfolios
+    remove_portfolios(cluster_db, portfolios)

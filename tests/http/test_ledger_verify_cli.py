@@ -16,25 +16,12 @@ import pytest
 
 import accounts
 from accounts import bearer
+# cluster_db and made are fixtures, imported so that pytest finds them here.
+from ledger_witness_support import cluster_db, made  # noqa: F401
 from ledger_witness_support import (Witness, append, export_lines, file_checkpoints,
                                     new_portfolio, new_seed, public_key_of_seed,
-                                    rebuild_from_genesis,
-                                    remove_portfolios, wait_for_checkpoint)
+                                    rebuild_from_genesis, wait_for_checkpoint)
 from support import wait_until
-
-
-@pytest.fixture(scope="module")
-def cluster_db(outage_cluster):
-    connection = outage_cluster.connect()
-    yield connection
-    connection.close()
-
-
-@pytest.fixture(scope="module")
-def made(cluster_db):
-    portfolios = []
-    yield portfolios
-    remove_portfolios(cluster_db, portfolios)
 
 
 @pytest.fixture(scope="module")

@@ -17,34 +17,21 @@ import pytest
 
 import accounts
 from accounts import bearer
+# cluster_db and made are fixtures, imported so that pytest finds them here.
+from ledger_witness_support import cluster_db, made  # noqa: F401
 from ledger_witness_support import (Witness, append, check_public_key_answer, completed_rounds,
                                     delete_entries, file_checkpoints, ledger_verify, metrics,
                                     new_portfolio, new_seed, new_user, openssl_verifies,
-                                    public_key_of_seed, rebuild_from_genesis, remove_portfolios,
-                                    restore_rows, saved_rows, signed_bytes,
-                                    stored_checkpoints, tree_head, wait_for_checkpoint,
-                                    wait_rounds, witness_audits, witness_env)
+                                    public_key_of_seed, rebuild_from_genesis, restore_rows,
+                                    saved_rows, signed_bytes, stored_checkpoints, tree_head,
+                                    wait_for_checkpoint, wait_rounds, witness_audits,
+                                    witness_env)
 from support import (TEST_SERVER_SECRETS, ServerProcess, assert_problem, free_port, metric,
                      wait_until)
 
 ALARMS = "pgfolio_witness_alarms_total"
 ALARMING = "pgfolio_witness_portfolios_alarming"
 SIGNED = "pgfolio_witness_checkpoints_total"
-
-
-@pytest.fixture(scope="module")
-def cluster_db(outage_cluster):
-    connection = outage_cluster.connect()
-    yield connection
-    connection.close()
-
-
-@pytest.fixture(scope="module")
-def made(cluster_db):
-    """Portfolios the tests create; removed at the end."""
-    portfolios = []
-    yield portfolios
-    remove_portfolios(cluster_db, portfolios)
 
 
 @pytest.fixture(scope="module")
