@@ -28,7 +28,7 @@ AS $$
 DECLARE
   after_at timestamptz;
   after_id uuid;
-  decoded text;
+  parts text[];
   page jsonb;
   last_at timestamptz;
   last_id text;
@@ -40,25 +40,11 @@ BEGIN
     PERFORM raise_error('VALIDATION_ERROR', 'pageSize must be between 1 and 100',
                         jsonb_build_object('field', 'pageSize'));
   END IF;
-  -- The cursor is the last row's (created_at in microseconds, id), base64url-encoded.
+  -- The cursor is the last row's (created_at in microseconds, id).
   IF cursor IS NOT NULL THEN
-    BEGIN
-      decoded := convert_from(decode(rpad(translate(cursor, '-_', '+/'),
-                                          (length(cursor) + 3) / 4 * 4, '='), 'base64'),
-                              'UTF8');
-    EXCEPTION WHEN invalid_parameter_value OR character_not_in_repertoire
-                   OR untranslatable_character THEN
-      decoded := NULL;
-    END;
-    IF cursor !~ '^[A-Za-z0-9_-]{1,200}$' OR decoded IS NULL
-       OR decoded !~ '^v1:[0-9]{1,19}:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-    THEN
-      PERFORM raise_error('VALIDATION_ERROR', 'cursor is not a cursor this API gave out',
-                          jsonb_build_object('field', 'cursor'));
-    END IF;
-    after_at := 'epoch'::timestamptz
-                + split_part(decoded, ':', 2)::bigint * interval '1 microsecond';
-    after_id := split_part(decoded, ':', 3)::uuid;
+    parts := page_cursor_decode(cursor, '[0-9]{1,18}:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}');
+    after_at := 'epoch'::timestamptz + parts[1]::bigint * interval '1 microsecond';
+    after_id := parts[2]::uuid;
   END IF;
   WITH listed AS (
     SELECT user_json(u) || jsonb_build_object('lastLoginAt', u.last_login_at) AS item,
@@ -77,10 +63,8 @@ BEGIN
   RETURN jsonb_build_object(
     'users', page,
     'nextCursor', CASE WHEN rows_read > page_size THEN
-      translate(encode(convert_to(format('v1:%s:%s',
-                                         (extract(epoch FROM last_at) * 1000000)::bigint,
-                                         last_id), 'UTF8'), 'base64'),
-                E'+/=\n', '-_') END);
+      page_cursor_encode(ARRAY[(extract(epoch FROM last_at) * 1000000)::bigint::text, last_id])
+      END);
 END
 $$;
 

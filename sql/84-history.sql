@@ -132,7 +132,7 @@ DECLARE
   unknown text;
   from_at timestamptz := history_time_param(from_time, 'from');
   to_at timestamptz := history_time_param(to_time, 'to');
-  decoded text;
+  parts text[];
   -- Before the first page: after everything (no entry has an infinite time).
   after_at timestamptz := 'infinity';
   after_portfolio uuid := 'ffffffff-ffff-ffff-ffff-ffffffffffff';
@@ -166,27 +166,11 @@ BEGIN
     PERFORM history_own_portfolio(history_list.portfolio_id);
   END IF;
   IF cursor IS NOT NULL THEN
-    BEGIN
-      decoded := convert_from(decode(rpad(translate(cursor, '-_', '+/'),
-                                          (length(cursor) + 3) / 4 * 4, '='), 'base64'),
-                              'UTF8');
-      IF cursor !~ '^[A-Za-z0-9_-]{1,200}$' OR decoded !~
-         '^v1:-?[0-9]{1,19}:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}:[0-9]{1,16}$'
-      THEN
-        decoded := NULL;
-      ELSE
-        after_at := 'epoch'::timestamptz
-                    + split_part(decoded, ':', 2)::bigint * interval '1 microsecond';
-        after_portfolio := split_part(decoded, ':', 3)::uuid;
-        after_seq := split_part(decoded, ':', 4)::bigint;
-      END IF;
-    EXCEPTION WHEN data_exception THEN
-      decoded := NULL;  -- not base64, not UTF-8, or numbers out of range
-    END;
-    IF decoded IS NULL THEN
-      PERFORM raise_error('VALIDATION_ERROR', 'cursor is not a cursor this API gave out',
-                          jsonb_build_object('field', 'cursor'));
-    END IF;
+    parts := page_cursor_decode(cursor,
+      '-?[0-9]{1,18}:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}:[0-9]{1,16}');
+    after_at := 'epoch'::timestamptz + parts[1]::bigint * interval '1 microsecond';
+    after_portfolio := parts[2]::uuid;
+    after_seq := parts[3]::bigint;
   END IF;
 
   -- Per portfolio, the page_size + 1 newest entries after the cursor, by index
@@ -227,10 +211,8 @@ BEGIN
   RETURN jsonb_build_object(
     'items', page,
     'nextCursor', CASE WHEN rows_read > page_size THEN
-      translate(encode(convert_to(format('v1:%s:%s:%s',
-                                         (extract(epoch FROM last_at) * 1000000)::bigint,
-                                         last_portfolio, last_seq), 'UTF8'), 'base64'),
-                E'+/=\n', '-_') END);
+      page_cursor_encode(ARRAY[(extract(epoch FROM last_at) * 1000000)::bigint::text,
+                               last_portfolio::text, last_seq::text]) END);
 END
 $$;
 
